@@ -1,0 +1,29 @@
+package org.secondsite.api.capture;
+
+import java.io.Closeable;
+import java.util.Map;
+
+import org.secondsite.api.model.DiskId;
+import org.secondsite.api.storage.BlockDevice;
+
+/** Capture of one disk in progress. Closing it stops capture and releases the disk. */
+public interface CaptureSession extends Closeable {
+
+    /** The captured disk. */
+    DiskId disk();
+
+    /**
+     * The source disk for reading (resync reads its blocks from here). Reads see every
+     * write acknowledged so far.
+     */
+    BlockDevice source();
+
+    /**
+     * Where the workload reaches the disk when the driver interposes on it (for {@code nbd},
+     * an {@code nbd://host:port/export} URI); empty when it does not.
+     */
+    String endpoint();
+
+    /** Driver counters for status displays (e.g. {@code writes}, {@code bytesWritten}, {@code scannedBytes}). */
+    Map<String, Long> statistics();
+}
