@@ -8,7 +8,7 @@ import java.util.Objects;
  *
  * @param role the configured role
  * @param phase whether the role's features are in place
- * @param message what failed, for {@link Phase#FAILED}; otherwise empty
+ * @param message what failed, for {@link Phase#FAILED}; what was changed, for {@link Phase#APPLIED}; otherwise empty
  * @param since when the phase was entered
  */
 public record RoleState(Role role, Phase phase, String message, Instant since) {

@@ -1,0 +1,223 @@
+package org.secondsite.appliance.internal;
+
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.Dictionary;
+import java.util.EnumSet;
+import java.util.HashSet;
+import java.util.Hashtable;
+import java.util.List;
+import java.util.Set;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+
+import org.apache.karaf.features.Feature;
+import org.apache.karaf.features.FeaturesService;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.InvalidSyntaxException;
+import org.osgi.framework.ServiceReference;
+import org.osgi.service.cm.Configuration;
+import org.osgi.service.cm.ConfigurationAdmin;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.ConfigurationPolicy;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Modified;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.metatype.annotations.Designate;
+import org.secondsite.api.appliance.Appliance;
+import org.secondsite.api.appliance.ExtensionPoint;
+import org.secondsite.api.appliance.PluginInfo;
+import org.secondsite.api.appliance.Role;
+import org.secondsite.api.appliance.RoleState;
+import org.secondsite.api.appliance.RoleState.Phase;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The appliance core: holds the configured role and reconciles the installed Karaf
+ * features with it on a thread of its own whenever the configuration changes.
+ */
+@Component(service = Appliance.class, configurationPid = ApplianceService.PID,
+        configurationPolicy = ConfigurationPolicy.OPTIONAL, immediate = true)
+@Designate(ocd = ApplianceConfig.class)
+public class ApplianceService implements Appliance {
+    static final String PID = "org.secondsite.appliance";
+    private static final Logger LOG = LoggerFactory.getLogger(ApplianceService.class);
+
+    private final BundleContext context;
+    private final ConfigurationAdmin configAdmin;
+    private final RoleReconciler reconciler;
+    private final ExecutorService worker;
+    private final String version;
+    private final Map<Role, CompletableFuture<RoleState>> waiters = new ConcurrentHashMap<>();
+    private volatile RoleState state;
+
+    @Activate
+    public ApplianceService(BundleContext context, ApplianceConfig config,
+                            @Reference FeaturesService features, @Reference ConfigurationAdmin configAdmin) {
+        // An unknown role at activation leaves the component unsatisfied with this exception's message:
+        // never a half-started role.
+        Role role = Role.parse(config.role());
+        this.context = context;
+        this.configAdmin = configAdmin;
+        this.reconciler = new RoleReconciler(new KarafFeatureOps(features));
+        this.version = context.getBundle().getHeaders().get("SecondSite-Version");
+        this.worker = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "secondsite-role-reconciler");
+            t.setDaemon(true);
+            return t;
+        });
+        this.state = new RoleState(role, Phase.RECONCILING, "", Instant.now());
+        schedule(role);
+    }
+
+    @Modified
+    void modified(ApplianceConfig config) {
+        Role role;
+        try {
+            role = Role.parse(config.role());
+        } catch (IllegalArgumentException e) {
+            RoleState current = state;
+            LOG.error("Configuration {}: {}; keeping role '{}'", PID, e.getMessage(), current.role());
+            state = new RoleState(current.role(), Phase.FAILED,
+                    e.getMessage() + "; keeping role '" + current.role() + "'", Instant.now());
+            return;
+        }
+        schedule(role);
+    }
+
+    @Deactivate
+    void deactivate() {
+        // Do not wait: a feature operation in flight may be refreshing this very bundle.
+        worker.shutdownNow();
+    }
+
+    private void schedule(Role role) {
+        state = new RoleState(role, Phase.RECONCILING, "", Instant.now());
+        worker.execute(() -> {
+            try {
+                String done = reconciler.reconcile(role);
+                LOG.info("Role '{}' applied: {}", role, done);
+                finished(new RoleState(role, Phase.APPLIED, done, Instant.now()));
+            } catch (Exception e) {
+                LOG.error("Role '{}' could not be applied", role, e);
+                finished(new RoleState(role, Phase.FAILED, String.valueOf(e.getMessage()), Instant.now()));
+            }
+        });
+    }
+
+    @Override
+    public String version() {
+        return version;
+    }
+
+    @Override
+    public Instant startedAt() {
+        return Instant.ofEpochMilli(ManagementFactory.getRuntimeMXBean().getStartTime());
+    }
+
+    @Override
+    public RoleState roleState() {
+        return state;
+    }
+
+    @Override
+    public CompletionStage<RoleState> changeRole(Role role) throws IOException {
+        CompletableFuture<RoleState> done = waiters.computeIfAbsent(role, r -> new CompletableFuture<>());
+        Configuration cfg = configAdmin.getConfiguration(PID, null);
+        Dictionary<String, Object> props = cfg.getProperties();
+        if (props == null) {
+            props = new Hashtable<>();
+        }
+        props.put("role", role.id());
+        // ConfigurationAdmin persists it and Karaf's file install writes it back to etc/org.secondsite.appliance.cfg;
+        // the update reaches modified() which reconciles.
+        cfg.update(props);
+        return done;
+    }
+
+    private void finished(RoleState end) {
+        state = end;
+        CompletableFuture<RoleState> waiter = waiters.remove(end.role());
+        if (waiter != null) {
+            waiter.complete(end);
+        }
+    }
+
+    @Override
+    public List<PluginInfo> plugins() {
+        List<PluginInfo> found = new ArrayList<>();
+        for (ExtensionPoint point : ExtensionPoint.values()) {
+            ServiceReference<?>[] refs;
+            try {
+                refs = context.getAllServiceReferences(point.service().getName(), null);
+            } catch (InvalidSyntaxException e) {
+                throw new IllegalStateException(e);
+            }
+            if (refs == null) {
+                continue;
+            }
+            for (ServiceReference<?> ref : refs) {
+                Object name = ref.getProperty(point.property());
+                Bundle b = ref.getBundle();
+                if (name == null || b == null) {
+                    continue; // unregistered meanwhile, or a registration without identity: not a plugin
+                }
+                found.add(new PluginInfo(point, name.toString(), b.getSymbolicName(),
+                        b.getVersion().toString(), bundleState(b.getState())));
+            }
+        }
+        found.sort(Comparator.comparing(PluginInfo::point).thenComparing(PluginInfo::name));
+        return found;
+    }
+
+    static String bundleState(int state) {
+        switch (state) {
+            case Bundle.ACTIVE: return "ACTIVE";
+            case Bundle.STARTING: return "STARTING";
+            case Bundle.STOPPING: return "STOPPING";
+            case Bundle.RESOLVED: return "RESOLVED";
+            case Bundle.INSTALLED: return "INSTALLED";
+            default: return "UNINSTALLED";
+        }
+    }
+
+    /** FeatureOps on Karaf's FeaturesService. */
+    private static final class KarafFeatureOps implements FeatureOps {
+        private final FeaturesService features;
+
+        KarafFeatureOps(FeaturesService features) {
+            this.features = features;
+        }
+
+        @Override
+        public Set<String> required(Set<String> candidates) throws Exception {
+            Set<String> out = new HashSet<>();
+            for (Feature f : features.listRequiredFeatures()) {
+                if (candidates.contains(f.getName())) {
+                    out.add(f.getName());
+                }
+            }
+            return out;
+        }
+
+        @Override
+        public void install(String feature) throws Exception {
+            features.installFeature(feature, EnumSet.noneOf(FeaturesService.Option.class));
+        }
+
+        @Override
+        public void uninstall(Set<String> names) throws Exception {
+            features.uninstallFeatures(names, EnumSet.noneOf(FeaturesService.Option.class));
+        }
+    }
+}

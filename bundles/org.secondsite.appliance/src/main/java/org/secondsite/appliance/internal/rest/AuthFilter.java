@@ -1,0 +1,136 @@
+package org.secondsite.appliance.internal.rest;
+
+import java.lang.reflect.Method;
+import java.security.Principal;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.Set;
+
+import javax.annotation.Priority;
+import javax.annotation.security.PermitAll;
+import javax.annotation.security.RolesAllowed;
+import javax.security.auth.Subject;
+import javax.security.auth.callback.NameCallback;
+import javax.security.auth.callback.PasswordCallback;
+import javax.security.auth.callback.UnsupportedCallbackException;
+import javax.security.auth.login.LoginContext;
+import javax.ws.rs.Priorities;
+import javax.ws.rs.container.ContainerRequestContext;
+import javax.ws.rs.container.ContainerRequestFilter;
+import javax.ws.rs.container.ResourceInfo;
+import javax.ws.rs.core.Context;
+import javax.ws.rs.core.HttpHeaders;
+import javax.ws.rs.core.Response;
+import javax.ws.rs.core.SecurityContext;
+
+import org.apache.karaf.jaas.boot.ProxyLoginModule;
+import org.apache.karaf.jaas.boot.principal.RolePrincipal;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsApplicationSelect;
+import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsExtension;
+import org.secondsite.api.appliance.Appliance;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Authenticates every request to the REST application against the {@code karaf} JAAS
+ * realm (HTTP Basic) and enforces {@code @RolesAllowed} of the resource method or class.
+ * A resource without either annotation needs {@code admin}: forgetting an annotation
+ * fails closed. {@code @PermitAll} opens a method to anyone.
+ */
+@Component(service = ContainerRequestFilter.class)
+@JaxrsExtension
+@JaxrsApplicationSelect(Appliance.REST_APPLICATION_SELECT)
+@Priority(Priorities.AUTHENTICATION)
+public class AuthFilter implements ContainerRequestFilter {
+    private static final Logger LOG = LoggerFactory.getLogger(AuthFilter.class);
+    private static final String REALM = "karaf";
+
+    @Context
+    private ResourceInfo resourceInfo;
+
+    private final Authenticator authenticator =
+            new Authenticator(AuthFilter::jaasLogin, Duration.ofSeconds(60), Clock.systemUTC());
+
+    @Override
+    public void filter(ContainerRequestContext request) {
+        Method method = resourceInfo.getResourceMethod();
+        if (method != null && method.isAnnotationPresent(PermitAll.class)) {
+            return;
+        }
+        Set<String> needed = requiredRoles(method, resourceInfo.getResourceClass());
+        Authenticator.Result result = authenticator.authenticate(request.getHeaderString(HttpHeaders.AUTHORIZATION));
+        if (!result.ok()) {
+            LOG.debug("Refused {} {}: {}", request.getMethod(), request.getUriInfo().getPath(), result.failure());
+            request.abortWith(Problems.response(Response.Status.UNAUTHORIZED, result.failure())
+                    .header(HttpHeaders.WWW_AUTHENTICATE, "Basic realm=\"SecondSite\", charset=\"UTF-8\"").build());
+            return;
+        }
+        if (needed.stream().noneMatch(result.roles()::contains)) {
+            request.abortWith(Problems.response(Response.Status.FORBIDDEN,
+                    "user '" + result.user() + "' lacks the role " + String.join(" or ", needed)).build());
+            return;
+        }
+        boolean secure = request.getSecurityContext().isSecure();
+        request.setSecurityContext(new SecurityContext() {
+            @Override
+            public Principal getUserPrincipal() {
+                return result::user;
+            }
+
+            @Override
+            public boolean isUserInRole(String role) {
+                return result.roles().contains(role);
+            }
+
+            @Override
+            public boolean isSecure() {
+                return secure;
+            }
+
+            @Override
+            public String getAuthenticationScheme() {
+                return SecurityContext.BASIC_AUTH;
+            }
+        });
+    }
+
+    static Set<String> requiredRoles(Method method, Class<?> resourceClass) {
+        RolesAllowed allowed = method == null ? null : method.getAnnotation(RolesAllowed.class);
+        if (allowed == null && resourceClass != null) {
+            allowed = resourceClass.getAnnotation(RolesAllowed.class);
+        }
+        return allowed == null ? Set.of(Appliance.ROLE_ADMIN) : new HashSet<>(Arrays.asList(allowed.value()));
+    }
+
+    private static Set<String> jaasLogin(String user, char[] password) throws Exception {
+        Subject subject = new Subject();
+        Thread thread = Thread.currentThread();
+        ClassLoader previous = thread.getContextClassLoader();
+        // LoginContext loads the login module through the context class loader; Karaf's proxy lives on the boot path.
+        thread.setContextClassLoader(ProxyLoginModule.class.getClassLoader());
+        try {
+            LoginContext lc = new LoginContext(REALM, subject, callbacks -> {
+                for (var cb : callbacks) {
+                    if (cb instanceof NameCallback name) {
+                        name.setName(user);
+                    } else if (cb instanceof PasswordCallback pw) {
+                        pw.setPassword(password);
+                    } else {
+                        throw new UnsupportedCallbackException(cb);
+                    }
+                }
+            });
+            lc.login();
+        } finally {
+            thread.setContextClassLoader(previous);
+        }
+        Set<String> roles = new HashSet<>();
+        for (RolePrincipal p : subject.getPrincipals(RolePrincipal.class)) {
+            roles.add(p.getName());
+        }
+        return roles;
+    }
+}

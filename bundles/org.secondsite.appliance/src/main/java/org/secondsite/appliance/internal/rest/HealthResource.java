@@ -1,0 +1,59 @@
+package org.secondsite.appliance.internal.rest;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+
+import javax.annotation.security.RolesAllowed;
+import javax.ws.rs.GET;
+import javax.ws.rs.Path;
+import javax.ws.rs.Produces;
+import javax.ws.rs.core.MediaType;
+
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.jaxrs.whiteboard.propertytypes.JSONRequired;
+import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsApplicationSelect;
+import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsResource;
+import org.secondsite.api.appliance.Appliance;
+import org.secondsite.api.appliance.RoleState;
+
+/** {@code GET /api/v1/health}: role, version, uptime and plugins of this appliance. */
+@Component(service = HealthResource.class)
+@JaxrsResource
+@JSONRequired
+@JaxrsApplicationSelect(Appliance.REST_APPLICATION_SELECT)
+@Path("health")
+public class HealthResource {
+
+    /** The health document. */
+    public record Health(String role, String rolePhase, String roleMessage, String version, String startedAt,
+                         long uptimeSeconds, List<Plugin> plugins) {
+    }
+
+    /** One plugin as the health document lists it. */
+    public record Plugin(String extensionPoint, String name, String bundle, String version, String state) {
+    }
+
+    private final Appliance appliance;
+
+    @Activate
+    public HealthResource(@Reference Appliance appliance) {
+        this.appliance = appliance;
+    }
+
+    @GET
+    @Produces(MediaType.APPLICATION_JSON)
+    @RolesAllowed({Appliance.ROLE_VIEWER, Appliance.ROLE_OPERATOR, Appliance.ROLE_ADMIN})
+    public Health health() {
+        RoleState rs = appliance.roleState();
+        Instant started = appliance.startedAt();
+        List<Plugin> plugins = appliance.plugins().stream()
+                .map(p -> new Plugin(p.point().id(), p.name(), p.bundle(), p.version(), p.state()))
+                .toList();
+        return new Health(rs.role().id(), rs.phase().name(), rs.message(), appliance.version(), started.toString(),
+                Duration.between(started, Instant.now()).toSeconds(), plugins);
+    }
+
+}

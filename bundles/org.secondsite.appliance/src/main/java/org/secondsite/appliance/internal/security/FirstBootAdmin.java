@@ -1,0 +1,123 @@
+package org.secondsite.appliance.internal.security;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+
+import javax.security.auth.login.AppConfigurationEntry;
+
+import org.apache.karaf.jaas.config.JaasRealm;
+import org.apache.karaf.jaas.modules.BackingEngine;
+import org.apache.karaf.jaas.modules.BackingEngineFactory;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * No default password ships. On the first start (the {@code karaf} JAAS realm's user file
+ * holds no user), this creates the user {@code admin} in the group {@code admingroup} with
+ * a random password, stored only as a hash, and writes the password once to a file that
+ * only the appliance's owner can read.
+ */
+@Component(immediate = true)
+public class FirstBootAdmin {
+    static final String ADMIN = "admin";
+    static final String ADMIN_GROUP = "admingroup";
+    private static final String PROPERTIES_MODULE = "org.apache.karaf.jaas.modules.properties.PropertiesLoginModule";
+    private static final Logger LOG = LoggerFactory.getLogger(FirstBootAdmin.class);
+
+    @Activate
+    public FirstBootAdmin(
+            @Reference(cardinality = ReferenceCardinality.AT_LEAST_ONE, policyOption = ReferencePolicyOption.GREEDY)
+            List<JaasRealm> realms,
+            @Reference(cardinality = ReferenceCardinality.AT_LEAST_ONE, policyOption = ReferencePolicyOption.GREEDY)
+            List<BackingEngineFactory> factories) throws IOException {
+        Map<String, ?> options = karafPropertiesOptions(realms);
+        if (options == null) {
+            LOG.warn("No 'karaf' JAAS realm with a properties login module: no initial admin created");
+            return;
+        }
+        BackingEngineFactory factory = factories.stream()
+                .filter(f -> PROPERTIES_MODULE.equals(f.getModuleClass())).findFirst().orElse(null);
+        if (factory == null) {
+            return; // the properties backing engine is not registered yet; GREEDY re-activates us when it is
+        }
+        BackingEngine engine = factory.build(options);
+        if (!engine.listUsers().isEmpty()) {
+            return;
+        }
+        Path usersFile = Paths.get(String.valueOf(options.get("users")));
+        if (!"true".equalsIgnoreCase(String.valueOf(options.get("encryption.enabled")))) {
+            throw new IllegalStateException("Refusing to create the initial admin: password encryption is disabled "
+                    + "(set encryption.enabled = true in etc/org.apache.karaf.jaas.cfg) so " + usersFile
+                    + " would hold a plain-text password");
+        }
+        String password = Passwords.generate(24);
+        engine.addUser(ADMIN, password);
+        engine.addGroup(ADMIN, ADMIN_GROUP);
+        checkHashed(usersFile, password);
+        Path secret = writeOnce(password);
+        String msg = "SecondSite first start: user 'admin' created; its password is in " + secret
+                + " (readable by the owner only). Read it, then delete the file.";
+        LOG.warn(msg);
+        System.out.println(msg);
+    }
+
+    private static Map<String, ?> karafPropertiesOptions(List<JaasRealm> realms) {
+        JaasRealm best = null;
+        for (JaasRealm r : realms) {
+            if ("karaf".equals(r.getName()) && (best == null || r.getRank() > best.getRank())) {
+                best = r;
+            }
+        }
+        if (best == null) {
+            return null;
+        }
+        for (AppConfigurationEntry e : best.getEntries()) {
+            Object module = e.getOptions().get("org.apache.karaf.jaas.module");
+            if (PROPERTIES_MODULE.equals(e.getLoginModuleName()) || PROPERTIES_MODULE.equals(module)) {
+                return e.getOptions();
+            }
+        }
+        return null;
+    }
+
+    /** The stored entry must not contain the password itself. */
+    private static void checkHashed(Path usersFile, String password) throws IOException {
+        Properties p = new Properties();
+        try (var in = Files.newInputStream(usersFile)) {
+            p.load(in);
+        }
+        String entry = p.getProperty(ADMIN, "");
+        if (entry.contains(password)) {
+            throw new IllegalStateException("the admin password was stored in clear in " + usersFile
+                    + "; check the encryption settings in etc/org.apache.karaf.jaas.cfg");
+        }
+    }
+
+    private static Path writeOnce(String password) throws IOException {
+        String data = System.getProperty("karaf.data", "data");
+        Path dir = Paths.get(data, "secondsite");
+        Files.createDirectories(dir);
+        Path file = dir.resolve("initial-admin-password");
+        Files.deleteIfExists(file);
+        try {
+            Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        } catch (UnsupportedOperationException notPosix) {
+            Files.createFile(file);
+        }
+        Files.write(file, (password + "\n").getBytes(StandardCharsets.US_ASCII), StandardOpenOption.TRUNCATE_EXISTING);
+        return file.toAbsolutePath();
+    }
+}
