@@ -1,0 +1,257 @@
+package org.secondsite.wire;
+
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.Collections;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.SortedMap;
+import java.util.TreeMap;
+
+import org.secondsite.api.appliance.Role;
+import org.secondsite.api.model.DiskId;
+import org.secondsite.wire.internal.Fields;
+
+/**
+ * The control messages of the protocol (every type but BATCH, which {@link BatchEncoder} and
+ * {@link BatchDecoder} handle). Constructors check every limit of docs/PROTOCOL.md, so a
+ * message that exists can always be encoded; texts are normalized (cut to
+ * {@link WireProtocol#MAX_TEXT_BYTES}) and times truncated to microseconds as they travel.
+ */
+public sealed interface Message {
+
+    /** The type written in the frame. */
+    MessageType type();
+
+    /** Roles that speak the replication protocol. */
+    static boolean isWireRole(Role role) {
+        return role == Role.AGENT || role == Role.PROCESS_SERVER || role == Role.MASTER_TARGET;
+    }
+
+    /**
+     * First message of the connecting side.
+     *
+     * @param minVersion lowest protocol version offered, >= 1
+     * @param maxVersion highest protocol version offered
+     * @param componentId the sender's component id
+     * @param role the sender's role: agent, process server or master target
+     * @param compressors compressors the sender can decode, in order of preference
+     * @param capabilities optional features, e.g. {@code resync.hash}; unknown ones are ignored
+     */
+    record Hello(int minVersion, int maxVersion, String componentId, Role role, List<String> compressors,
+                 List<String> capabilities) implements Message {
+        public Hello {
+            if (minVersion < 1 || maxVersion < minVersion || maxVersion > 0xFFFF) {
+                throw new IllegalArgumentException("versions must satisfy 1 <= min <= max <= 65535: " + minVersion + ".." + maxVersion);
+            }
+            Fields.checkId("component id", componentId);
+            Objects.requireNonNull(role, "role");
+            if (!isWireRole(role)) {
+                throw new IllegalArgumentException("role " + role + " does not speak the replication protocol");
+            }
+            compressors = checkCompressors(compressors);
+            capabilities = List.copyOf(capabilities);
+            if (capabilities.size() > WireProtocol.MAX_CAPABILITIES) {
+                throw new IllegalArgumentException("at most " + WireProtocol.MAX_CAPABILITIES + " capabilities: " + capabilities.size());
+            }
+            for (String c : capabilities) {
+                Fields.checkToken("capability", c);
+            }
+            if (new HashSet<>(capabilities).size() != capabilities.size()) {
+                throw new IllegalArgumentException("duplicate capability in " + capabilities);
+            }
+        }
+
+        /** A HELLO offering exactly {@link WireProtocol#VERSION}. */
+        public Hello(String componentId, Role role, List<String> compressors, List<String> capabilities) {
+            this(WireProtocol.VERSION, WireProtocol.VERSION, componentId, role, compressors, capabilities);
+        }
+
+        @Override
+        public MessageType type() {
+            return MessageType.HELLO;
+        }
+    }
+
+    /**
+     * The receiver's answer to HELLO.
+     *
+     * @param version the chosen version; 0 when refused
+     * @param accepted whether the receiver goes on
+     * @param componentId the receiver's component id
+     * @param compressors compressors the receiver can decode, in order of preference
+     * @param reason why it refused; empty when accepted
+     */
+    record HelloAck(int version, boolean accepted, String componentId, List<String> compressors, String reason)
+            implements Message {
+        public HelloAck {
+            reason = Fields.normalizeText(reason);
+            if (accepted && (version < 1 || version > 0xFFFF)) {
+                throw new IllegalArgumentException("an accepting HELLO_ACK needs a version 1..65535: " + version);
+            }
+            if (!accepted && version != 0) {
+                throw new IllegalArgumentException("a refusing HELLO_ACK has version 0: " + version);
+            }
+            if (accepted != reason.isEmpty()) {
+                throw new IllegalArgumentException(accepted ? "an accepting HELLO_ACK has no reason"
+                        : "a refusing HELLO_ACK needs a reason");
+            }
+            Fields.checkId("component id", componentId);
+            compressors = checkCompressors(compressors);
+        }
+
+        public static HelloAck accept(int version, String componentId, List<String> compressors) {
+            return new HelloAck(version, true, componentId, compressors, "");
+        }
+
+        public static HelloAck refuse(String componentId, String reason) {
+            return new HelloAck(0, false, componentId, List.of(), reason);
+        }
+
+        @Override
+        public MessageType type() {
+            return MessageType.HELLO_ACK;
+        }
+    }
+
+    /**
+     * Every batch of {@code disk} up to {@code durableSequence} is durable at the receiver.
+     *
+     * @param durableSequence >= 0 (0: none yet)
+     */
+    record Ack(DiskId disk, long durableSequence) implements Message {
+        public Ack {
+            Objects.requireNonNull(disk, "disk");
+            if (durableSequence < 0) {
+                throw new IllegalArgumentException("durable sequence must be >= 0: " + durableSequence);
+            }
+        }
+
+        @Override
+        public MessageType type() {
+            return MessageType.ACK;
+        }
+    }
+
+    /** Send {@code disk} again from {@code fromSequence} on. */
+    record Resend(DiskId disk, long fromSequence, ResendReason reason, String text) implements Message {
+        public Resend {
+            Objects.requireNonNull(disk, "disk");
+            Objects.requireNonNull(reason, "reason");
+            if (fromSequence < 1) {
+                throw new IllegalArgumentException("from sequence must be >= 1: " + fromSequence);
+            }
+            text = Fields.normalizeText(text);
+        }
+
+        @Override
+        public MessageType type() {
+            return MessageType.RESEND;
+        }
+    }
+
+    /**
+     * Liveness, with optional figures such as {@code backlog.bytes} or {@code rpo.micros}.
+     *
+     * @param time the sender's clock (truncated to microseconds)
+     * @param figures key to value, at most {@link WireProtocol#MAX_FIGURES}; kept sorted by key
+     */
+    record Heartbeat(Instant time, SortedMap<String, Long> figures) implements Message {
+        public Heartbeat {
+            Objects.requireNonNull(time, "time");
+            Fields.micros(time);
+            time = time.truncatedTo(ChronoUnit.MICROS);
+            TreeMap<String, Long> copy = new TreeMap<>();
+            for (Map.Entry<String, Long> e : figures.entrySet()) {
+                copy.put(Fields.checkToken("figure key", e.getKey()), Objects.requireNonNull(e.getValue(), "figure value"));
+            }
+            if (copy.size() > WireProtocol.MAX_FIGURES) {
+                throw new IllegalArgumentException("at most " + WireProtocol.MAX_FIGURES + " figures: " + copy.size());
+            }
+            figures = Collections.unmodifiableSortedMap(copy);
+        }
+
+        public Heartbeat(Instant time, Map<String, Long> figures) {
+            this(time, new TreeMap<>(figures));
+        }
+
+        @Override
+        public MessageType type() {
+            return MessageType.HEARTBEAT;
+        }
+    }
+
+    /** A fatal error; its sender closes the connection afterwards. */
+    record ErrorMessage(ErrorCode code, String text) implements Message {
+        public ErrorMessage {
+            Objects.requireNonNull(code, "code");
+            text = Fields.normalizeText(text);
+        }
+
+        @Override
+        public MessageType type() {
+            return MessageType.ERROR;
+        }
+    }
+
+    /** Asks the receiver's last durable sequence of each disk; empty asks for all of the sender's disks. */
+    record ResumeQuery(List<DiskId> disks) implements Message {
+        public ResumeQuery {
+            disks = List.copyOf(disks);
+            if (disks.size() > WireProtocol.MAX_DISKS) {
+                throw new IllegalArgumentException("at most " + WireProtocol.MAX_DISKS + " disks: " + disks.size());
+            }
+            if (new HashSet<>(disks).size() != disks.size()) {
+                throw new IllegalArgumentException("duplicate disk in " + disks);
+            }
+        }
+
+        @Override
+        public MessageType type() {
+            return MessageType.RESUME_QUERY;
+        }
+    }
+
+    /** The receiver's last durable sequence per disk (0: none). */
+    record ResumePoint(SortedMap<DiskId, Long> durable) implements Message {
+        public ResumePoint {
+            TreeMap<DiskId, Long> copy = new TreeMap<>();
+            for (Map.Entry<DiskId, Long> e : durable.entrySet()) {
+                long v = Objects.requireNonNull(e.getValue(), "durable sequence");
+                if (v < 0) {
+                    throw new IllegalArgumentException("durable sequence of " + e.getKey() + " must be >= 0: " + v);
+                }
+                copy.put(Objects.requireNonNull(e.getKey(), "disk"), v);
+            }
+            if (copy.size() > WireProtocol.MAX_DISKS) {
+                throw new IllegalArgumentException("at most " + WireProtocol.MAX_DISKS + " disks: " + copy.size());
+            }
+            durable = Collections.unmodifiableSortedMap(copy);
+        }
+
+        public ResumePoint(Map<DiskId, Long> durable) {
+            this(new TreeMap<>(durable));
+        }
+
+        @Override
+        public MessageType type() {
+            return MessageType.RESUME_POINT;
+        }
+    }
+
+    private static List<String> checkCompressors(List<String> compressors) {
+        List<String> copy = List.copyOf(compressors);
+        if (copy.size() > WireProtocol.MAX_COMPRESSORS) {
+            throw new IllegalArgumentException("at most " + WireProtocol.MAX_COMPRESSORS + " compressors: " + copy.size());
+        }
+        for (String c : copy) {
+            Fields.checkCompressor(c);
+        }
+        if (new HashSet<>(copy).size() != copy.size()) {
+            throw new IllegalArgumentException("duplicate compressor in " + copy);
+        }
+        return copy;
+    }
+}

@@ -1,0 +1,311 @@
+package org.secondsite.wire;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.Supplier;
+import java.util.zip.CRC32C;
+
+import org.secondsite.api.appliance.Role;
+import org.secondsite.api.model.DiskId;
+import org.secondsite.wire.internal.Fields;
+import org.secondsite.wire.internal.WireReader;
+import org.secondsite.wire.internal.WireWriter;
+
+/**
+ * Encodes and decodes the control messages (all types but BATCH) of docs/PROTOCOL.md.
+ * Stateless and thread-safe.
+ */
+public final class MessageCodec {
+    private static final int HEADER_AND_CRC = 6;
+
+    private MessageCodec() {
+    }
+
+    /**
+     * The type of a frame, after checking its size, CRC and flags, so that the caller can
+     * hand a BATCH to {@link BatchDecoder} and the rest to {@link #decode}.
+     */
+    public static MessageType type(ByteBuffer frame) throws WireFormatException {
+        return WireReader.open(frame).type();
+    }
+
+    /** Exact length of the frame {@link #encode} writes for {@code m}. */
+    public static int encodedLength(Message m) {
+        int body;
+        if (m instanceof Message.Hello h) {
+            body = 4 + 2 + 2 + 1 + h.componentId().length() + 1 + 1 + asciiListLength(h.compressors())
+                    + 1 + asciiListLength(h.capabilities());
+        } else if (m instanceof Message.HelloAck a) {
+            body = 2 + 1 + 1 + a.componentId().length() + 1 + asciiListLength(a.compressors()) + textLength(a.reason());
+        } else if (m instanceof Message.Ack a) {
+            body = 1 + a.disk().value().length() + 8;
+        } else if (m instanceof Message.Resend r) {
+            body = 1 + r.disk().value().length() + 8 + 1 + textLength(r.text());
+        } else if (m instanceof Message.Heartbeat h) {
+            body = 8 + 1 + asciiListLength(h.figures().keySet()) + 8 * h.figures().size();
+        } else if (m instanceof Message.ErrorMessage e) {
+            body = 2 + textLength(e.text());
+        } else if (m instanceof Message.ResumeQuery q) {
+            body = 2;
+            for (DiskId d : q.disks()) {
+                body += 1 + d.value().length();
+            }
+        } else if (m instanceof Message.ResumePoint p) {
+            body = 2;
+            for (DiskId d : p.durable().keySet()) {
+                body += 1 + d.value().length() + 8;
+            }
+        } else {
+            throw new IllegalArgumentException("not a control message: " + m);
+        }
+        return HEADER_AND_CRC + body;
+    }
+
+    /** Encodes {@code m} into a new heap buffer (position 0, limit the frame's length). */
+    public static ByteBuffer encode(Message m) {
+        ByteBuffer out = ByteBuffer.allocate(encodedLength(m));
+        encode(m, out);
+        return out.flip();
+    }
+
+    /**
+     * Writes {@code m} as one frame at {@code out}'s position and moves the position past it.
+     *
+     * @return the frame's length
+     * @throws IllegalArgumentException if {@code out} has less than {@link #encodedLength} bytes left
+     */
+    public static int encode(Message m, ByteBuffer out) {
+        int len = encodedLength(m);
+        if (out.remaining() < len) {
+            throw new IllegalArgumentException(m.type() + " needs " + len + " bytes, the buffer has " + out.remaining() + " left");
+        }
+        WireWriter w = new WireWriter(out, m.type());
+        if (m instanceof Message.Hello h) {
+            w.i32(WireProtocol.MAGIC);
+            w.u16(h.minVersion());
+            w.u16(h.maxVersion());
+            w.ascii8(h.componentId());
+            w.u8(roleCode(h.role()));
+            w.u8(h.compressors().size());
+            h.compressors().forEach(w::ascii8);
+            w.u8(h.capabilities().size());
+            h.capabilities().forEach(w::ascii8);
+        } else if (m instanceof Message.HelloAck a) {
+            w.u16(a.version());
+            w.u8(a.accepted() ? 1 : 0);
+            w.ascii8(a.componentId());
+            w.u8(a.compressors().size());
+            a.compressors().forEach(w::ascii8);
+            w.text(a.reason());
+        } else if (m instanceof Message.Ack a) {
+            w.ascii8(a.disk().value());
+            w.i64(a.durableSequence());
+        } else if (m instanceof Message.Resend r) {
+            w.ascii8(r.disk().value());
+            w.i64(r.fromSequence());
+            w.u8(r.reason().code());
+            w.text(r.text());
+        } else if (m instanceof Message.Heartbeat h) {
+            w.i64(Fields.micros(h.time()));
+            w.u8(h.figures().size());
+            for (Map.Entry<String, Long> e : h.figures().entrySet()) {
+                w.ascii8(e.getKey());
+                w.i64(e.getValue());
+            }
+        } else if (m instanceof Message.ErrorMessage e) {
+            w.u16(e.code().code());
+            w.text(e.text());
+        } else if (m instanceof Message.ResumeQuery q) {
+            w.u16(q.disks().size());
+            q.disks().forEach(d -> w.ascii8(d.value()));
+        } else if (m instanceof Message.ResumePoint p) {
+            w.u16(p.durable().size());
+            for (Map.Entry<DiskId, Long> e : p.durable().entrySet()) {
+                w.ascii8(e.getKey().value());
+                w.i64(e.getValue());
+            }
+        }
+        return w.finish(new CRC32C());
+    }
+
+    /**
+     * Decodes a control message frame (position to limit of {@code frame}; the buffer is
+     * not modified).
+     *
+     * @throws WireFormatException if the frame is malformed in any way, or is a BATCH
+     */
+    public static Message decode(ByteBuffer frame) throws WireFormatException {
+        WireReader r = WireReader.open(frame);
+        Message m = switch (r.type()) {
+            case HELLO -> decodeHello(r);
+            case HELLO_ACK -> decodeHelloAck(r);
+            case ACK -> {
+                DiskId disk = diskId(r, "disk id");
+                long seq = r.i64("durable sequence");
+                if (seq < 0) {
+                    throw r.error("durable sequence", "is " + seq + ", must be >= 0");
+                }
+                yield build(r, () -> new Message.Ack(disk, seq));
+            }
+            case RESEND -> {
+                DiskId disk = diskId(r, "disk id");
+                long seq = r.i64("from sequence");
+                if (seq < 1) {
+                    throw r.error("from sequence", "is " + seq + ", must be >= 1");
+                }
+                int code = r.u8("reason");
+                ResendReason reason = ResendReason.ofCode(code);
+                if (reason == null) {
+                    throw r.error("reason", "is " + code + ", must be 1 (gap), 2 (bad crc) or 3 (unknown compressor)");
+                }
+                String text = r.utf8("text", 0, WireProtocol.MAX_TEXT_BYTES);
+                yield build(r, () -> new Message.Resend(disk, seq, reason, text));
+            }
+            case HEARTBEAT -> {
+                long micros = r.i64("time");
+                int n = r.u8Count("figure count", WireProtocol.MAX_FIGURES);
+                TreeMap<String, Long> figures = new TreeMap<>();
+                String previous = null;
+                for (int i = 0; i < n; i++) {
+                    String key = r.token("figure key " + i);
+                    if (previous != null && key.compareTo(previous) <= 0) {
+                        throw r.error("figure key " + i, "'" + key + "' is not after '" + previous + "' (keys must ascend)");
+                    }
+                    figures.put(key, r.i64("figure value " + i));
+                    previous = key;
+                }
+                yield build(r, () -> new Message.Heartbeat(Fields.instant(micros), figures));
+            }
+            case ERROR -> {
+                int code = r.u16("code");
+                ErrorCode ec = ErrorCode.ofCode(code);
+                if (ec == null) {
+                    throw r.error("code", "is " + code + ", must be 1.." + ErrorCode.values().length);
+                }
+                String text = r.utf8("text", 0, WireProtocol.MAX_TEXT_BYTES);
+                yield build(r, () -> new Message.ErrorMessage(ec, text));
+            }
+            case RESUME_QUERY -> {
+                int n = r.u16Count("disk count", WireProtocol.MAX_DISKS);
+                List<DiskId> disks = new ArrayList<>(n);
+                for (int i = 0; i < n; i++) {
+                    disks.add(diskId(r, "disk id " + i));
+                }
+                yield build(r, () -> new Message.ResumeQuery(disks));
+            }
+            case RESUME_POINT -> {
+                int n = r.u16Count("disk count", WireProtocol.MAX_DISKS);
+                TreeMap<DiskId, Long> durable = new TreeMap<>();
+                DiskId previous = null;
+                for (int i = 0; i < n; i++) {
+                    DiskId disk = diskId(r, "disk id " + i);
+                    if (previous != null && disk.compareTo(previous) <= 0) {
+                        throw r.error("disk id " + i, "'" + disk + "' is not after '" + previous + "' (disks must ascend)");
+                    }
+                    long seq = r.i64("durable sequence " + i);
+                    if (seq < 0) {
+                        throw r.error("durable sequence " + i, "is " + seq + ", must be >= 0");
+                    }
+                    durable.put(disk, seq);
+                    previous = disk;
+                }
+                yield build(r, () -> new Message.ResumePoint(durable));
+            }
+            case BATCH -> throw new WireFormatException("BATCH frames are decoded by BatchDecoder, not MessageCodec");
+        };
+        r.expectEnd();
+        return m;
+    }
+
+    private static Message decodeHello(WireReader r) throws WireFormatException {
+        int magic = r.i32("magic");
+        if (magic != WireProtocol.MAGIC) {
+            throw new WireFormatException(String.format("HELLO: magic is %08x, expected %08x ('SSRP'): not a SecondSite peer",
+                    magic, WireProtocol.MAGIC));
+        }
+        int min = r.u16("min version");
+        int max = r.u16("max version");
+        if (min < 1 || max < min) {
+            throw r.error("max version", "versions " + min + ".." + max + " must satisfy 1 <= min <= max");
+        }
+        String component = r.id("component id");
+        int roleCode = r.u8("role");
+        Role role = switch (roleCode) {
+            case 1 -> Role.AGENT;
+            case 2 -> Role.PROCESS_SERVER;
+            case 3 -> Role.MASTER_TARGET;
+            default -> throw r.error("role", "is " + roleCode + ", must be 1 (agent), 2 (process server) or 3 (master target)");
+        };
+        List<String> compressors = compressorList(r);
+        int nc = r.u8Count("capability count", WireProtocol.MAX_CAPABILITIES);
+        List<String> capabilities = new ArrayList<>(nc);
+        for (int i = 0; i < nc; i++) {
+            capabilities.add(r.token("capability " + i));
+        }
+        return build(r, () -> new Message.Hello(min, max, component, role, compressors, capabilities));
+    }
+
+    private static Message decodeHelloAck(WireReader r) throws WireFormatException {
+        int version = r.u16("version");
+        int accepted = r.u8("accepted");
+        if (accepted > 1) {
+            throw r.error("accepted", "is " + accepted + ", must be 0 or 1");
+        }
+        String component = r.id("component id");
+        List<String> compressors = compressorList(r);
+        String reason = r.utf8("reason", 0, WireProtocol.MAX_TEXT_BYTES);
+        return build(r, () -> new Message.HelloAck(version, accepted == 1, component, compressors, reason));
+    }
+
+    private static List<String> compressorList(WireReader r) throws WireFormatException {
+        int n = r.u8Count("compressor count", WireProtocol.MAX_COMPRESSORS);
+        List<String> list = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            list.add(r.compressor("compressor " + i));
+        }
+        return list;
+    }
+
+    static DiskId diskId(WireReader r, String field) throws WireFormatException {
+        String v = r.id(field);
+        try {
+            return DiskId.of(v);
+        } catch (IllegalArgumentException e) {
+            throw r.error(field, e.getMessage());
+        }
+    }
+
+    /** Builds a decoded message; a rule its constructor checks beyond the field checks becomes a WireFormatException. */
+    private static <T> T build(WireReader r, Supplier<T> constructor) throws WireFormatException {
+        try {
+            return constructor.get();
+        } catch (IllegalArgumentException e) {
+            throw new WireFormatException(r.type() + ": " + e.getMessage(), e);
+        }
+    }
+
+    static int roleCode(Role role) {
+        return switch (role) {
+            case AGENT -> 1;
+            case PROCESS_SERVER -> 2;
+            case MASTER_TARGET -> 3;
+            default -> throw new IllegalArgumentException("role " + role + " does not speak the replication protocol");
+        };
+    }
+
+    private static int asciiListLength(java.util.Collection<String> list) {
+        int n = 0;
+        for (String s : list) {
+            n += 1 + s.length();
+        }
+        return n;
+    }
+
+    private static int textLength(String normalized) {
+        return 2 + normalized.getBytes(StandardCharsets.UTF_8).length;
+    }
+}

@@ -1,0 +1,38 @@
+package org.secondsite.wire;
+
+/** The message types of protocol version 1 and their codes in a frame's first byte. */
+public enum MessageType {
+    HELLO(1),
+    HELLO_ACK(2),
+    BATCH(3),
+    ACK(4),
+    RESEND(5),
+    HEARTBEAT(6),
+    ERROR(7),
+    RESUME_QUERY(8),
+    RESUME_POINT(9);
+
+    private static final MessageType[] BY_CODE = new MessageType[10];
+
+    static {
+        for (MessageType t : values()) {
+            BY_CODE[t.code] = t;
+        }
+    }
+
+    private final int code;
+
+    MessageType(int code) {
+        this.code = code;
+    }
+
+    /** The code written in the frame. */
+    public int code() {
+        return code;
+    }
+
+    /** The type with that code, or {@code null}. */
+    public static MessageType ofCode(int code) {
+        return code >= 0 && code < BY_CODE.length ? BY_CODE[code] : null;
+    }
+}

@@ -1,0 +1,117 @@
+package org.secondsite.itests;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Dictionary;
+import java.util.HashSet;
+import java.util.Hashtable;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+import javax.inject.Inject;
+
+import org.junit.Test;
+import org.osgi.service.cm.Configuration;
+import org.osgi.service.cm.ConfigurationAdmin;
+import org.secondsite.api.appliance.Role;
+import org.secondsite.api.appliance.RoleState;
+import org.secondsite.api.appliance.RoleState.Phase;
+
+/**
+ * The default role, plus what only a running appliance shows: first-boot credentials,
+ * role changes at run time (API, shell, configuration) and their refusal on bad input.
+ */
+public class AllInOneIT extends RoleTestBase {
+
+    @Inject
+    private ConfigurationAdmin configAdmin;
+
+    @Override
+    protected Role bootRole() {
+        return Role.ALL_IN_ONE;
+    }
+
+    @Test
+    public void firstBootCreatesOnlyAHashedAdmin() throws Exception {
+        String password = adminPassword();
+        assertTrue("generated password too short", password.length() >= 20);
+        Path secret = Paths.get(System.getProperty("karaf.data"), "secondsite", "initial-admin-password");
+        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(secret)));
+
+        String users = Files.readString(karafEtc().resolve("users.properties"), StandardCharsets.UTF_8);
+        assertFalse("password stored in clear", users.contains(password));
+        assertTrue(users, users.lines().anyMatch(l -> l.startsWith("admin = {CRYPT}") && l.endsWith(",_g_:admingroup")));
+        assertFalse("a default 'karaf' user exists", users.lines().anyMatch(l -> l.matches("^karaf\\s*=.*")));
+    }
+
+    @Test
+    public void roleChangesAtRunTimeWithoutRestart() throws Exception {
+        try {
+            RoleState agent = appliance.changeRole(Role.AGENT).toCompletableFuture().get(ROLE_BUDGET.toSeconds(),
+                    TimeUnit.SECONDS);
+            assertEquals(agent.message(), Phase.APPLIED, agent.phase());
+            assertEquals(Set.of(Role.AGENT.feature()), requiredRoleFeatures());
+            Set<String> active = activeBundles();
+            assertTrue(active.containsAll(RoleBundles.expected(Role.AGENT)));
+            Set<String> gone = new HashSet<>(RoleBundles.all());
+            gone.removeAll(RoleBundles.expected(Role.AGENT));
+            gone.retainAll(active);
+            assertTrue("other roles' bundles still active: " + gone, gone.isEmpty());
+            // The choice is persisted where an operator looks for it.
+            await("etc/org.secondsite.appliance.cfg says agent").atMost(ROLE_BUDGET).until(() ->
+                    Files.readString(karafEtc().resolve("org.secondsite.appliance.cfg")).lines()
+                            .anyMatch(l -> l.replace(" ", "").equals("role=agent")));
+            assertTrue(executeCommand("dr:status").contains("Role:    agent (applied"));
+        } finally {
+            String out = executeCommand("dr:role all-in-one");
+            assertTrue(out, out.contains("Role: all-in-one (applied"));
+        }
+        assertEquals(Set.of(Role.ALL_IN_ONE.feature()), requiredRoleFeatures());
+        assertTrue(activeBundles().containsAll(RoleBundles.expected(Role.ALL_IN_ONE)));
+    }
+
+    @Test
+    public void unknownRoleIsRefusedAndTheRoleKept() throws Exception {
+        String out = executeCommand("dr:role bogus");
+        assertTrue(out, out.contains("unknown role 'bogus'; valid roles: agent, process-server, master-target, "
+                + "config-server, console, all-in-one"));
+        assertEquals(Role.ALL_IN_ONE, appliance.roleState().role());
+
+        // The same through the configuration file's PID: refused, role kept, the reason visible.
+        Configuration cfg = configAdmin.getConfiguration("org.secondsite.appliance", null);
+        Dictionary<String, Object> props = new Hashtable<>();
+        props.put("role", "bogus");
+        cfg.update(props);
+        try {
+            await("bad role reported").atMost(ROLE_BUDGET).until(() -> appliance.roleState().phase() == Phase.FAILED);
+            RoleState failed = appliance.roleState();
+            assertEquals(Role.ALL_IN_ONE, failed.role());
+            assertTrue(failed.message(), failed.message().contains("unknown role 'bogus'"));
+            assertTrue(executeCommand("dr:status").contains("unknown role 'bogus'"));
+            assertEquals(Set.of(Role.ALL_IN_ONE.feature()), requiredRoleFeatures());
+        } finally {
+            props.put("role", "all-in-one");
+            cfg.update(props);
+            await("role re-applied").atMost(ROLE_BUDGET).until(() -> appliance.roleState().phase() == Phase.APPLIED);
+        }
+    }
+
+    @Test
+    public void viewerMayReadButNotChangeTheRole() throws Exception {
+        String status = executeCommandAs("dr:status", "watcher", "viewer", "ssh");
+        assertTrue(status, status.contains("Role:    all-in-one"));
+        String out = executeCommandAs("dr:role agent", "watcher", "viewer", "ssh");
+        assertTrue(out, out.contains("Insufficient credentials"));
+        assertFalse(out, out.contains("Changing role"));
+        assertEquals(Role.ALL_IN_ONE, appliance.roleState().role());
+        assertEquals(Phase.APPLIED, appliance.roleState().phase());
+    }
+}
