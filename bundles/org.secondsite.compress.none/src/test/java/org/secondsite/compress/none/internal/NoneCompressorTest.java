@@ -1,5 +1,6 @@
 package org.secondsite.compress.none.internal;
 
+import org.secondsite.testkit.TestData;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

@@ -40,7 +40,7 @@ import org.secondsite.api.transport.FrameConnection;
 import org.secondsite.api.transport.FrameException;
 import org.secondsite.api.transport.TransportSecurity;
 import org.secondsite.api.transport.TransportServer;
-import org.secondsite.transport.tls.testing.TestPki;
+import org.secondsite.testkit.TestPki;
 
 class TlsTransportTest {
 

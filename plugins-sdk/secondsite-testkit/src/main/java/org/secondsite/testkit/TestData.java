@@ -1,4 +1,4 @@
-package org.secondsite.compress.zstd.internal;
+package org.secondsite.testkit;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -13,14 +13,14 @@ import java.util.Random;
  * Realistic mixed test data: class files and resources from the running JDK's module image
  * (binary with embedded strings) interleaved with generated log text. Neither zeros nor noise.
  */
-final class TestData {
+public final class TestData {
     private static final String[] WORDS = {"INFO", "WARN", "replication", "of", "disk", "vm-042:disk0", "batch", "seq=",
         "acknowledged", "in", "ms", "user=admin", "GET /api/v1/groups", "200", "\n"};
 
     private TestData() {
     }
 
-    static byte[] mixed(int length, long seed) {
+    public static byte[] mixed(int length, long seed) {
         Random random = new Random(seed);
         byte[] out = new byte[length];
         Path modules = Path.of(System.getProperty("java.home"), "lib", "modules");

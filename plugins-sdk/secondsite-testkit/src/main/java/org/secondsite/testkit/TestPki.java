@@ -1,4 +1,4 @@
-package org.secondsite.transport.tls.testing;
+package org.secondsite.testkit;
 
 import java.math.BigInteger;
 import java.security.GeneralSecurityException;

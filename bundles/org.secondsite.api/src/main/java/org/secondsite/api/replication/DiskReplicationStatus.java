@@ -1,0 +1,52 @@
+package org.secondsite.api.replication;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Objects;
+import java.util.Optional;
+
+import org.secondsite.api.model.DiskId;
+
+/**
+ * One disk at one replication stage.
+ *
+ * @param disk the disk
+ * @param stage the stage reporting
+ * @param state short machine-readable state, e.g. {@code replicating}, {@code disconnected},
+ *        {@code spool-full}, {@code holding: unknown compressor zstd}
+ * @param message operator-readable detail for the state; empty when all is well
+ * @param lastSequence highest sequence this stage has taken in (created, spooled or applied)
+ * @param acknowledgedSequence highest sequence the next stage has acknowledged as durable
+ *        (for the master target: the last applied one)
+ * @param backlogBytes bytes taken in but not yet acknowledged downstream
+ * @param oldestPendingWrite acknowledgement time (at the source) of the oldest write not yet
+ *        acknowledged downstream; {@code null} when nothing is pending
+ * @param newestAppliedWrite for the master target: acknowledgement time of the newest write
+ *        contained in the replica; otherwise {@code null}
+ * @param bytesIn total bytes received or captured since start
+ * @param bytesOut total bytes sent or applied since start
+ */
+public record DiskReplicationStatus(DiskId disk, ReplicationMonitor.Stage stage, String state, String message,
+                                    long lastSequence, long acknowledgedSequence, long backlogBytes,
+                                    Instant oldestPendingWrite, Instant newestAppliedWrite,
+                                    long bytesIn, long bytesOut) {
+    public DiskReplicationStatus {
+        Objects.requireNonNull(disk, "disk");
+        Objects.requireNonNull(stage, "stage");
+        Objects.requireNonNull(state, "state");
+        Objects.requireNonNull(message, "message");
+    }
+
+    /**
+     * How much data loss a failure now would cost at this stage: the age of the oldest write
+     * not yet acknowledged downstream, or zero when nothing is pending.
+     */
+    public Duration lag(Instant now) {
+        return oldestPendingWrite == null ? Duration.ZERO : Duration.between(oldestPendingWrite, now);
+    }
+
+    /** The newest write contained in the replica, for the master target. */
+    public Optional<Instant> newestApplied() {
+        return Optional.ofNullable(newestAppliedWrite);
+    }
+}
