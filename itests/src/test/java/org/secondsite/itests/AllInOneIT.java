@@ -24,6 +24,7 @@ import org.osgi.service.cm.ConfigurationAdmin;
 import org.secondsite.api.appliance.Role;
 import org.secondsite.api.appliance.RoleState;
 import org.secondsite.api.appliance.RoleState.Phase;
+import org.secondsite.api.transport.ComponentIdentity;
 
 /**
  * The default role, plus what only a running appliance shows: first-boot credentials,
@@ -50,6 +51,24 @@ public class AllInOneIT extends RoleTestBase {
         assertFalse("password stored in clear", users.contains(password));
         assertTrue(users, users.lines().anyMatch(l -> l.startsWith("admin = {CRYPT}") && l.endsWith(",_g_:admingroup")));
         assertFalse("a default 'karaf' user exists", users.lines().anyMatch(l -> l.matches("^karaf\\s*=.*")));
+    }
+
+    @Test
+    public void componentIdentityComesFromALocalAuthorityCreatedOnFirstStart() throws Exception {
+        org.osgi.framework.ServiceReference<ComponentIdentity> ref =
+                bundleContext.getServiceReference(ComponentIdentity.class);
+        assertTrue("no ComponentIdentity service", ref != null);
+        ComponentIdentity identity = bundleContext.getService(ref);
+        try {
+            assertFalse(identity.componentId().isEmpty());
+            assertTrue(identity.transportSecurity().peerCheck().test("some-registered-peer"));
+            Path pki = Paths.get(System.getProperty("karaf.data"), "secondsite", "pki");
+            assertTrue(Files.isRegularFile(pki.resolve("ca.p12")));
+            assertTrue(Files.isRegularFile(pki.resolve("component.p12")));
+            assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(pki.resolve("password"))));
+        } finally {
+            bundleContext.ungetService(ref);
+        }
     }
 
     @Test

@@ -17,7 +17,7 @@ final class RoleBundles {
     private static final Map<Role, List<String>> PLUGINS = new EnumMap<>(Role.class);
 
     /** The data path shared by agent, process server and master target. */
-    private static final Set<String> DATA_PATH = Set.of("org.secondsite.wire", "org.secondsite.compress.none",
+    private static final Set<String> DATA_PATH = Set.of("org.secondsite.pki", "org.secondsite.wire", "org.secondsite.compress.none",
             "org.secondsite.compress.lz4", "org.secondsite.compress.zstd", "org.secondsite.transport.tls",
             "lz4-java", "com.github.luben.zstd-jni");
     private static final List<String> DATA_PATH_PLUGINS =
@@ -28,8 +28,8 @@ final class RoleBundles {
             OWN.put(r, Set.of());
             PLUGINS.put(r, List.of());
         }
-        OWN.put(Role.AGENT, DATA_PATH);
-        PLUGINS.put(Role.AGENT, DATA_PATH_PLUGINS);
+        OWN.put(Role.AGENT, union(DATA_PATH, "org.secondsite.capture.nbd"));
+        PLUGINS.put(Role.AGENT, plus(DATA_PATH_PLUGINS, "capture:nbd"));
         OWN.put(Role.PROCESS_SERVER, union(DATA_PATH, "org.secondsite.processserver"));
         PLUGINS.put(Role.PROCESS_SERVER, DATA_PATH_PLUGINS);
         OWN.put(Role.MASTER_TARGET, union(DATA_PATH, "org.secondsite.storage.file"));

@@ -1,0 +1,86 @@
+package org.secondsite.capture.nbd.internal;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+import org.secondsite.api.storage.BlockDevice;
+
+/**
+ * The captured disk as {@link org.secondsite.api.capture.CaptureSession#source()} shows it: read-only
+ * (a write here would bypass capture; writes go through the NBD endpoint), reading the same file
+ * the export writes, so reads see every acknowledged write.
+ *
+ * <p>It has its own read-only channel: a {@link FileChannel} is closed when a thread using it is
+ * interrupted, and a resync thread being cancelled must not close the export's channel. If that
+ * happens to this one, the next read reopens it. {@link #close()} closes the channel; the session
+ * closes it too.
+ */
+final class SourceDevice implements BlockDevice {
+    private final Path path;
+    private final long size;
+    private FileChannel channel;
+    private boolean closed;
+
+    SourceDevice(Path path, long size) throws IOException {
+        this.path = path;
+        this.size = size;
+        this.channel = FileChannel.open(path, StandardOpenOption.READ);
+    }
+
+    private synchronized FileChannel channel() throws IOException {
+        if (closed) {
+            throw new ClosedChannelException();
+        }
+        if (!channel.isOpen()) {
+            channel = FileChannel.open(path, StandardOpenOption.READ);
+        }
+        return channel;
+    }
+
+    @Override
+    public long size() {
+        return size;
+    }
+
+    @Override
+    public void read(long offset, ByteBuffer dst) throws IOException {
+        DiskFiles.checkRange(offset, dst.remaining(), size);
+        DiskFiles.readFully(channel(), offset, dst);
+    }
+
+    @Override
+    public void write(long offset, ByteBuffer src) throws IOException {
+        throw readOnly();
+    }
+
+    @Override
+    public void zero(long offset, long length) throws IOException {
+        throw readOnly();
+    }
+
+    private IOException readOnly() {
+        return new IOException("the source of an nbd capture is read-only here: write through its NBD endpoint, "
+                + "so that the change is captured");
+    }
+
+    /** Nothing to make durable through a read-only view; the export forces the file on FLUSH/FUA. */
+    @Override
+    public void flush() {
+        // read-only
+    }
+
+    @Override
+    public boolean isReadOnly() {
+        return true;
+    }
+
+    @Override
+    public synchronized void close() throws IOException {
+        closed = true;
+        channel.close();
+    }
+}
