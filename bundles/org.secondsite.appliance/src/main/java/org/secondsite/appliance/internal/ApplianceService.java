@@ -60,6 +60,7 @@ public class ApplianceService implements Appliance {
     private final String version;
     private final Map<Role, CompletableFuture<RoleState>> waiters = new ConcurrentHashMap<>();
     private volatile RoleState state;
+    private volatile boolean announced;
 
     @Activate
     public ApplianceService(BundleContext context, ApplianceConfig config,
@@ -108,11 +109,41 @@ public class ApplianceService implements Appliance {
                 String done = reconciler.reconcile(role);
                 LOG.info("Role '{}' applied: {}", role, done);
                 finished(new RoleState(role, Phase.APPLIED, done, Instant.now()));
+                announceOnce(role);
             } catch (Exception e) {
                 LOG.error("Role '{}' could not be applied", role, e);
                 finished(new RoleState(role, Phase.FAILED, String.valueOf(e.getMessage()), Instant.now()));
             }
         });
+    }
+
+    /** After the first successful reconciliation, tells the person at the console where to go. */
+    private void announceOnce(Role role) {
+        if (announced) {
+            return;
+        }
+        announced = true;
+        String http = setting("org.ops4j.pax.web", "org.osgi.service.http.port", "8181");
+        String ssh = setting("org.apache.karaf.shell", "sshPort", "8101");
+        String secret = java.nio.file.Paths.get(System.getProperty("karaf.data", "data"), "secondsite",
+                "initial-admin-password").toAbsolutePath().toString();
+        String msg = String.format("%nSecondSite %s is up in the '%s' role.%n"
+                + "  REST API : http://localhost:%s/api/v1/health%n"
+                + "  SSH shell: ssh -p %s admin@localhost   (commands: dr:status, dr:role, dr:* )%n"
+                + "  Log in as 'admin'; the first-start password is in %s%n",
+                version, role.id(), http, ssh, secret);
+        LOG.info(msg);
+        System.out.println(msg);
+    }
+
+    private String setting(String pid, String key, String fallback) {
+        try {
+            Configuration[] found = configAdmin.listConfigurations("(service.pid=" + pid + ")");
+            Object v = found == null || found[0].getProperties() == null ? null : found[0].getProperties().get(key);
+            return v == null ? fallback : v.toString();
+        } catch (IOException | InvalidSyntaxException e) {
+            return fallback;
+        }
     }
 
     @Override
