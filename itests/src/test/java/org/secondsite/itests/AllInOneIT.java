@@ -54,6 +54,21 @@ public class AllInOneIT extends RoleTestBase {
     }
 
     @Test
+    public void sshShellNeedsTheGeneratedPassword() throws Exception {
+        String out = SshLogin.run("admin", adminPassword(), "dr:status");
+        assertTrue(out, out.contains("Role:    all-in-one"));
+        for (String[] wrong : new String[][] {{"karaf", "karaf"}, {"admin", "admin"}, {"root", "root"}}) {
+            try {
+                SshLogin.run(wrong[0], wrong[1], "dr:status");
+                throw new AssertionError("SSH login accepted for " + wrong[0] + "/" + wrong[1]);
+            } catch (org.apache.sshd.common.SshException expected) {
+                assertTrue(expected.getMessage(), expected.getMessage().toLowerCase().contains("auth")
+                        || expected.getMessage().contains("No more authentication methods"));
+            }
+        }
+    }
+
+    @Test
     public void componentIdentityComesFromALocalAuthorityCreatedOnFirstStart() throws Exception {
         org.osgi.framework.ServiceReference<ComponentIdentity> ref =
                 bundleContext.getServiceReference(ComponentIdentity.class);

@@ -99,6 +99,7 @@ public abstract class SecondSiteTestSupport {
                         "file:${karaf.home}/${karaf.default.repository}@id=system.repository@snapshots,"
                                 + "file:" + localRepo + "@id=local@snapshots"),
                 systemProperty("secondsite.itest.httpPort").value(httpPort),
+                systemProperty("secondsite.itest.sshPort").value(sshPort),
                 mavenBundle(maven("org.hamcrest", "hamcrest", "2.2")),
                 mavenBundle(maven("org.awaitility", "awaitility", System.getProperty("awaitility.version"))),
                 vmOption("-Djdk.util.zip.disableZip64ExtraFieldValidation=true")));
