@@ -92,6 +92,8 @@ public class AllInOneIT extends RoleTestBase {
             RoleState agent = appliance.changeRole(Role.AGENT).toCompletableFuture().get(ROLE_BUDGET.toSeconds(),
                     TimeUnit.SECONDS);
             assertEquals(agent.message(), Phase.APPLIED, agent.phase());
+            // While bundles settle the REST application may be away (404), but never open.
+            assertTrue(Set.of(401, 404).contains(get("/api/v1/health", null, null).statusCode()));
             assertEquals(Set.of(Role.AGENT.feature()), requiredRoleFeatures());
             Set<String> active = activeBundles();
             assertTrue(active.containsAll(RoleBundles.expected(Role.AGENT)));
@@ -110,6 +112,7 @@ public class AllInOneIT extends RoleTestBase {
         }
         assertEquals(Set.of(Role.ALL_IN_ONE.feature()), requiredRoleFeatures());
         assertTrue(activeBundles().containsAll(RoleBundles.expected(Role.ALL_IN_ONE)));
+        assertTrue(Set.of(401, 404).contains(get("/api/v1/health", null, null).statusCode()));
     }
 
     @Test

@@ -67,6 +67,9 @@ public abstract class RoleTestBase extends SecondSiteTestSupport {
 
     @Test
     public void healthNeedsCredentials() throws Exception {
+        // The application is served once its authentication filter and JSON provider are there (404 before).
+        await("REST application served").atMost(ROLE_BUDGET)
+                .until(() -> get("/api/v1/health", null, null).statusCode() != 404);
         HttpResponse<String> anonymous = get("/api/v1/health", null, null);
         assertEquals(401, anonymous.statusCode());
         assertTrue(anonymous.headers().firstValue("WWW-Authenticate").orElse("").startsWith("Basic"));

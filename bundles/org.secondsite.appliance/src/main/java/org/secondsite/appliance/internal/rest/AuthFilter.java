@@ -30,6 +30,7 @@ import org.apache.karaf.jaas.boot.principal.RolePrincipal;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsApplicationSelect;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsExtension;
+import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsName;
 import org.secondsite.api.appliance.Appliance;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -42,9 +43,12 @@ import org.slf4j.LoggerFactory;
  */
 @Component(service = ContainerRequestFilter.class)
 @JaxrsExtension
+@JaxrsName(AuthFilter.NAME)
 @JaxrsApplicationSelect(Appliance.REST_APPLICATION_SELECT)
 @Priority(Priorities.AUTHENTICATION)
 public class AuthFilter implements ContainerRequestFilter {
+    /** Whiteboard name; the application requires an extension of this name. */
+    static final String NAME = "secondsite.auth";
     private static final Logger LOG = LoggerFactory.getLogger(AuthFilter.class);
     private static final String REALM = "karaf";
 
