@@ -80,6 +80,8 @@ public abstract class SecondSiteTestSupport {
                 System.getProperty("user.home") + "/.m2/repository");
         String httpPort = Integer.toString(freePort());
         String sshPort = Integer.toString(freePort());
+        String psPort = Integer.toString(freePort());
+        String mtPort = Integer.toString(freePort());
         List<Option> options = new ArrayList<>(List.of(
                 karafDistributionConfiguration()
                         .frameworkUrl(new File(archive).toURI().toString())
@@ -91,6 +93,11 @@ public abstract class SecondSiteTestSupport {
                 editConfigurationFilePut("etc/org.ops4j.pax.web.cfg", "org.osgi.service.http.port", httpPort),
                 editConfigurationFilePut("etc/org.apache.karaf.shell.cfg", "sshPort", sshPort),
                 editConfigurationFilePut("etc/org.secondsite.appliance.cfg", "role", bootRole().id()),
+                // Replication listeners on free loopback ports, the stages pointing at each other.
+                editConfigurationFilePut("etc/org.secondsite.processserver.cfg", "listen", "127.0.0.1:" + psPort),
+                editConfigurationFilePut("etc/org.secondsite.processserver.cfg", "masterTarget", "127.0.0.1:" + mtPort),
+                editConfigurationFilePut("etc/org.secondsite.mastertarget.cfg", "listen", "127.0.0.1:" + mtPort),
+                editConfigurationFilePut("etc/org.secondsite.agent.cfg", "processServer", "127.0.0.1:" + psPort),
                 // The probe and Pax Exam's own bundles come from the build's local repository.
                 editConfigurationFilePut("etc/org.ops4j.pax.url.mvn.cfg",
                         "org.ops4j.pax.url.mvn.localRepository", localRepo),

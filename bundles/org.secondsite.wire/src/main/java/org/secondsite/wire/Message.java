@@ -12,6 +12,7 @@ import java.util.TreeMap;
 
 import org.secondsite.api.appliance.Role;
 import org.secondsite.api.model.DiskId;
+import org.secondsite.api.model.GroupId;
 import org.secondsite.wire.internal.Fields;
 
 /**
@@ -238,6 +239,30 @@ public sealed interface Message {
         @Override
         public MessageType type() {
             return MessageType.RESUME_POINT;
+        }
+    }
+
+    /**
+     * Announces a disk to the receiver before the disk's batches: its consistency group and
+     * its size, so that a master target can create the replica volume with the right size.
+     * Sent after RESUME_POINT on every connection, for each disk the sender will send.
+     *
+     * @param disk the disk
+     * @param group its consistency group
+     * @param sizeBytes the disk's size in bytes, >= 1
+     */
+    record DiskInfo(DiskId disk, GroupId group, long sizeBytes) implements Message {
+        public DiskInfo {
+            Objects.requireNonNull(disk, "disk");
+            Objects.requireNonNull(group, "group");
+            if (sizeBytes < 1) {
+                throw new IllegalArgumentException("disk size must be >= 1 byte: " + sizeBytes);
+            }
+        }
+
+        @Override
+        public MessageType type() {
+            return MessageType.DISK_INFO;
         }
     }
 

@@ -11,6 +11,7 @@ import java.util.zip.CRC32C;
 
 import org.secondsite.api.appliance.Role;
 import org.secondsite.api.model.DiskId;
+import org.secondsite.api.model.GroupId;
 import org.secondsite.wire.internal.Fields;
 import org.secondsite.wire.internal.WireReader;
 import org.secondsite.wire.internal.WireWriter;
@@ -59,6 +60,8 @@ public final class MessageCodec {
             for (DiskId d : p.durable().keySet()) {
                 body += 1 + d.value().length() + 8;
             }
+        } else if (m instanceof Message.DiskInfo d) {
+            body = 1 + d.disk().value().length() + 1 + d.group().value().length() + 8;
         } else {
             throw new IllegalArgumentException("not a control message: " + m);
         }
@@ -128,6 +131,10 @@ public final class MessageCodec {
                 w.ascii8(e.getKey().value());
                 w.i64(e.getValue());
             }
+        } else if (m instanceof Message.DiskInfo d) {
+            w.ascii8(d.disk().value());
+            w.ascii8(d.group().value());
+            w.i64(d.sizeBytes());
         }
         return w.finish(new CRC32C());
     }
@@ -214,6 +221,21 @@ public final class MessageCodec {
                     previous = disk;
                 }
                 yield build(r, () -> new Message.ResumePoint(durable));
+            }
+            case DISK_INFO -> {
+                DiskId disk = diskId(r, "disk id");
+                String groupValue = r.id("group id");
+                GroupId group;
+                try {
+                    group = GroupId.of(groupValue);
+                } catch (IllegalArgumentException e) {
+                    throw r.error("group id", e.getMessage());
+                }
+                long size = r.i64("size");
+                if (size < 1) {
+                    throw r.error("size", "is " + size + ", must be >= 1");
+                }
+                yield build(r, () -> new Message.DiskInfo(disk, group, size));
             }
             case BATCH -> throw new WireFormatException("BATCH frames are decoded by BatchDecoder, not MessageCodec");
         };

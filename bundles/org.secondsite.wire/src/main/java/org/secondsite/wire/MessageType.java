@@ -10,9 +10,11 @@ public enum MessageType {
     HEARTBEAT(6),
     ERROR(7),
     RESUME_QUERY(8),
-    RESUME_POINT(9);
+    RESUME_POINT(9),
+    /** Announces a disk (its group and size) before its batches; added in version 1 before the first release. */
+    DISK_INFO(10);
 
-    private static final MessageType[] BY_CODE = new MessageType[10];
+    private static final MessageType[] BY_CODE = new MessageType[11];
 
     static {
         for (MessageType t : values()) {

@@ -42,7 +42,8 @@ class MessageCodecTest {
                 new Message.ErrorMessage(ErrorCode.RECEIVER_FULL, "spool full: 0 bytes free — réessayez"),
                 new Message.ResumeQuery(List.of()),
                 new Message.ResumeQuery(List.of(DiskId.of("b"), DiskId.of("a"))),
-                new Message.ResumePoint(Map.of(DiskId.of("b"), 3L, DiskId.of("a"), 0L)));
+                new Message.ResumePoint(Map.of(DiskId.of("b"), 3L, DiskId.of("a"), 0L)),
+                new Message.DiskInfo(DiskId.of("web01:disk0"), org.secondsite.api.model.GroupId.of("web"), 64L << 30));
         for (Message m : all) {
             assertEquals(m, roundTrip(m), m.toString());
         }
@@ -134,6 +135,20 @@ class MessageCodecTest {
         frame[5] = 'b';
         frame[15] = 'a';
         assertMessage("disks must ascend", Frames.fixCrc(frame));
+    }
+
+    @Test
+    void diskInfoSizeMustBePositive() {
+        assertThrows(IllegalArgumentException.class,
+                () -> new Message.DiskInfo(DiskId.of("d"), org.secondsite.api.model.GroupId.of("g"), 0));
+        byte[] frame = Frames.bytes(MessageCodec.encode(
+                new Message.DiskInfo(DiskId.of("d"), org.secondsite.api.model.GroupId.of("g"), 1)));
+        // type, flags, disk id (2 bytes), group id (2 bytes), then the 8-byte size: make it -1
+        for (int i = 6; i < 14; i++) {
+            frame[i] = (byte) 0xff;
+        }
+        assertMessage("size", Frames.fixCrc(frame));
+        assertMessage("must be >= 1", Frames.fixCrc(frame));
     }
 
     @Test

@@ -129,7 +129,9 @@ class WirePropertiesTest {
         Arbitrary<Message> query = disk.list().uniqueElements().ofMaxSize(50).map(Message.ResumeQuery::new);
         Arbitrary<Message> point = Arbitraries.maps(disk, Arbitraries.longs().between(0, Long.MAX_VALUE)).ofMaxSize(50)
                 .map(m -> new Message.ResumePoint(new TreeMap<>(m)));
-        return Arbitraries.oneOf(hello, helloAck, ack, resend, heartbeat, error, query, point);
+        Arbitrary<Message> diskInfo = Combinators.combine(disk, ids(), Arbitraries.longs().between(1, Long.MAX_VALUE))
+                .as((d, g, size) -> new Message.DiskInfo(d, GroupId.of(g), size));
+        return Arbitraries.oneOf(hello, helloAck, ack, resend, heartbeat, error, query, point, diskInfo);
     }
 
     /** A change of a valid frame: bit flips, truncation, extension, overwritten ranges, or unrelated bytes. */

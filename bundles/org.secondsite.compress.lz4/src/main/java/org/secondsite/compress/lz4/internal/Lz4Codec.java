@@ -88,7 +88,16 @@ public final class Lz4Codec implements Compressor {
                     + " input bytes need up to " + bound);
         }
         try {
-            int written = compressor.compress(src, src.position(), n, dst, dst.position(), dst.remaining());
+            int written;
+            if (!src.hasArray() && !src.isDirect()) {
+                // A read-only heap buffer: lz4-java would silently use its pure-Java port, whose output differs
+                // from the native one's (the output must depend only on the input), and is slower. Copy it.
+                byte[] in = new byte[n];
+                src.get(src.position(), in);
+                written = compressor.compress(ByteBuffer.wrap(in), 0, n, dst, dst.position(), dst.remaining());
+            } else {
+                written = compressor.compress(src, src.position(), n, dst, dst.position(), dst.remaining());
+            }
             src.position(src.limit());
             dst.position(dst.position() + written);
             return written;

@@ -1,0 +1,897 @@
+package org.secondsite.agent.internal;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.lang.System.Logger.Level;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.SortedMap;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Function;
+import java.util.function.Supplier;
+
+import org.secondsite.api.appliance.Role;
+import org.secondsite.api.capture.ChangeSink;
+import org.secondsite.api.compress.Compressor;
+import org.secondsite.api.model.ChangeKind;
+import org.secondsite.api.model.ChangeRecord;
+import org.secondsite.api.model.ConsistencyTag;
+import org.secondsite.api.model.DeltaBatch;
+import org.secondsite.api.model.DiskId;
+import org.secondsite.api.model.GroupId;
+import org.secondsite.api.replication.DiskReplicationStatus;
+import org.secondsite.api.replication.ReplicationMonitor;
+import org.secondsite.api.transport.FrameConnection;
+import org.secondsite.api.transport.Transport;
+import org.secondsite.api.transport.TransportSecurity;
+import org.secondsite.wire.BatchEncoder;
+import org.secondsite.wire.Compressors;
+import org.secondsite.wire.ErrorCode;
+import org.secondsite.wire.Message;
+import org.secondsite.wire.MessageCodec;
+import org.secondsite.wire.MessageType;
+import org.secondsite.wire.WireProtocol;
+
+/**
+ * The agent's data path, plain Java: one {@link ChangeSink} per protected disk, which
+ * batches changes in write order, and one sender that ships the batches to the process
+ * server over a {@link Transport} and keeps every batch until the process server
+ * acknowledges it as durable.
+ *
+ * <h2>Batches and sequences</h2>
+ * A disk's open batch is cut (sealed) when it holds {@code batchBytes} of data, when its
+ * first change is {@code batchAge} old, at a consistency tag, or on {@link ChangeSink#flush}.
+ * Sealing assigns the next sequence of the disk ({@link SequenceStore}, persisted).
+ * On every (re)connection the process server's RESUME_POINT is authoritative: batches up to
+ * its durable sequence D are dropped, and the remaining ones are sent from D+1. If the agent
+ * holds no batch D+1 (it restarted and lost batches that were only in memory, or its state
+ * file is older than the process server's spool) its batches are renumbered from D+1, so a
+ * fresh stream never collides with sequences the process server already has and never leaves
+ * a gap; a warning names the sequences lost with the agent's memory.
+ *
+ * <h2>Flow control and failures</h2>
+ * At most {@code windowBytes} of frames are sent and not yet acknowledged. ACKs (cumulative)
+ * free batches and buffer space. Any I/O error, ERROR or RESEND ends the connection; the
+ * sender reconnects with capped exponential back-off, asks RESUME_QUERY and resends
+ * everything above the process server's durable point. ERROR {@code RECEIVER_FULL} (spool
+ * full) is the same: the agent keeps its data and retries after the back-off.
+ */
+public final class Agent implements Closeable, ReplicationMonitor {
+    private static final System.Logger LOG = System.getLogger(Agent.class.getName());
+    /** Memory accounted per record besides its data. */
+    static final int RECORD_OVERHEAD = 64;
+
+    private final AgentOptions options;
+    private final Supplier<String> componentId;
+    private final Function<String, Transport> transports;
+    private final Supplier<TransportSecurity> security;
+    private final Function<String, Compressor> compressors;
+    private final Clock clock;
+    private final SequenceStore sequences;
+
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition changed = lock.newCondition();
+    // ---- guarded by lock ----
+    private final TreeMap<DiskId, DiskStream> disks = new TreeMap<>();
+    private long inflightBytes;
+    private boolean closed;
+    private boolean topologyChanged;
+    private String linkState = "disconnected";
+    private String linkMessage = "not connected yet";
+    private FrameConnection connection;
+    private long connections;
+    private DiskId lastServed;
+
+    private final Thread sender;
+    private final Thread cutter;
+
+    public Agent(AgentOptions options, Supplier<String> componentId, Function<String, Transport> transports,
+                 Supplier<TransportSecurity> security, Function<String, Compressor> compressors, Clock clock)
+            throws IOException {
+        this.options = Objects.requireNonNull(options, "options");
+        this.componentId = componentId;
+        this.transports = transports;
+        this.security = security;
+        this.compressors = Compressors.withNone(compressors);
+        this.clock = clock;
+        this.sequences = new SequenceStore(options.dataDir());
+        this.sender = new Thread(this::sendLoop, "secondsite-agent-sender");
+        this.cutter = new Thread(this::cutLoop, "secondsite-agent-batch-cutter");
+        sender.setDaemon(true);
+        cutter.setDaemon(true);
+        sender.start();
+        cutter.start();
+    }
+
+    public AgentOptions options() {
+        return options;
+    }
+
+    // ------------------------------------------------------------------ disks
+
+    /**
+     * Starts tracking a disk and returns its change sink. The sender announces the disk
+     * (DISK_INFO) on its next connection.
+     *
+     * @param size the disk's size in bytes
+     * @throws IllegalStateException if the disk is already protected
+     */
+    public ChangeSink protect(DiskId disk, GroupId group, long size) {
+        lock.lock();
+        try {
+            ensureOpen();
+            if (disks.containsKey(disk)) {
+                throw new IllegalStateException("disk " + disk + " is already protected by this agent");
+            }
+            if (size < 1) {
+                throw new IllegalArgumentException("disk " + disk + " size must be >= 1 byte, was " + size);
+            }
+            DiskStream s = new DiskStream(disk, group == null ? GroupId.of(disk.value()) : group, size);
+            disks.put(disk, s);
+            topologyChanged = true;
+            changed.signalAll();
+            return s;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Stops tracking a disk; batches not yet acknowledged are dropped. */
+    public void unprotect(DiskId disk) throws IOException {
+        lock.lock();
+        try {
+            DiskStream s = disks.remove(disk);
+            if (s != null) {
+                s.removed = true;
+                for (Sealed b : s.pending) {
+                    if (b.sentBytes > 0) {
+                        inflightBytes -= b.sentBytes;
+                    }
+                }
+                sequences.forget(disk);
+                topologyChanged = true;
+                changed.signalAll();
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The sink of a protected disk. */
+    public ChangeSink sink(DiskId disk) {
+        lock.lock();
+        try {
+            DiskStream s = disks.get(disk);
+            if (s == null) {
+                throw new IllegalArgumentException("disk " + disk + " is not protected by this agent");
+            }
+            return s;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Closes the disk's open batch with {@code tag} (the tagged state is the state after it). */
+    public void tag(DiskId disk, ConsistencyTag tag) throws IOException {
+        lock.lock();
+        try {
+            DiskStream s = disks.get(disk);
+            if (s == null) {
+                throw new IllegalArgumentException("disk " + disk + " is not protected by this agent");
+            }
+            s.openTags.add(tag);
+            s.seal();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Whether every batch of {@code disk} sealed so far is acknowledged and nothing is open. */
+    public boolean isDrained(DiskId disk) {
+        lock.lock();
+        try {
+            DiskStream s = disks.get(disk);
+            return s != null && s.pending.isEmpty() && s.openRecords.isEmpty();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Number of connections established to the process server since start. */
+    public long connectionCount() {
+        lock.lock();
+        try {
+            return connections;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Closes the current connection (as a link failure would); the sender reconnects. */
+    public void dropConnection() {
+        FrameConnection c;
+        lock.lock();
+        try {
+            c = connection;
+        } finally {
+            lock.unlock();
+        }
+        closeQuietly(c);
+    }
+
+    private void ensureOpen() {
+        if (closed) {
+            throw new IllegalStateException("the agent is closed");
+        }
+    }
+
+    /** One protected disk: its sink, open batch and sealed batches not yet acknowledged. */
+    final class DiskStream implements ChangeSink {
+        final DiskId disk;
+        final GroupId group;
+        final long size;
+        List<ChangeRecord> openRecords = new ArrayList<>();
+        final List<ConsistencyTag> openTags = new ArrayList<>();
+        long openDataBytes;
+        Instant openFirst;
+        Instant openLast;
+        long openSinceNanos;
+        final ArrayDeque<Sealed> pending = new ArrayDeque<>();
+        long bufferedBytes;
+        long lastSealed;
+        long acked;
+        long sentUpTo;
+        long bytesIn;
+        long bytesOut;
+        boolean removed;
+
+        DiskStream(DiskId disk, GroupId group, long size) {
+            this.disk = disk;
+            this.group = group;
+            this.size = size;
+        }
+
+        @Override
+        public void accept(ChangeRecord change) throws IOException {
+            Objects.requireNonNull(change, "change");
+            if (change.kind() == ChangeKind.WRITE && change.length() > options.batchBytes()) {
+                ByteBuffer data = change.data();
+                for (int off = 0; off < change.length(); off += options.batchBytes()) {
+                    int n = Math.min(options.batchBytes(), change.length() - off);
+                    add(ChangeRecord.write(change.offset() + off, data.slice(off, n)));
+                }
+            } else {
+                add(change);
+            }
+        }
+
+        private void add(ChangeRecord r) throws IOException {
+            long cost = (r.hasData() ? r.length() : 0) + RECORD_OVERHEAD;
+            lock.lock();
+            try {
+                while (!closed && !removed && bufferedBytes > 0 && bufferedBytes + cost > options.bufferBytes()) {
+                    if (!openRecords.isEmpty()) {
+                        seal(); // let the sender make room
+                    }
+                    changed.awaitUninterruptibly(); // back-pressure until ACKs free memory
+                }
+                if (closed || removed) {
+                    throw new IOException("disk " + disk + " is no longer protected by this agent");
+                }
+                int data = r.hasData() ? r.length() : 0;
+                if (!openRecords.isEmpty() && (openDataBytes + data > options.batchBytes()
+                        || openRecords.size() >= WireProtocol.MAX_RECORDS)) {
+                    seal();
+                }
+                Instant now = clock.instant();
+                if (openRecords.isEmpty()) {
+                    openFirst = now;
+                    openSinceNanos = System.nanoTime();
+                    changed.signalAll(); // the cutter watches the new batch's age
+                }
+                openLast = now;
+                openRecords.add(r);
+                openDataBytes += data;
+                bufferedBytes += cost;
+                bytesIn += data;
+                if (openDataBytes >= options.batchBytes()) {
+                    seal();
+                }
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        @Override
+        public void flush() throws IOException {
+            lock.lock();
+            try {
+                seal();
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        /** Cuts the open batch. Called with the lock held. */
+        void seal() throws IOException {
+            if (openRecords.isEmpty() && openTags.isEmpty()) {
+                return;
+            }
+            Instant first = openFirst != null ? openFirst : clock.instant();
+            Instant last = openLast != null ? openLast : first;
+            long seq = sequences.next(disk);
+            DeltaBatch b = new DeltaBatch(disk, group, seq, first, last, openRecords, openTags);
+            long cost = openDataBytes + (long) openRecords.size() * RECORD_OVERHEAD;
+            pending.addLast(new Sealed(b, cost));
+            lastSealed = seq;
+            openRecords = new ArrayList<>();
+            openTags.clear();
+            openDataBytes = 0;
+            openFirst = null;
+            openLast = null;
+            changed.signalAll();
+        }
+
+        /** Frees batches up to {@code seq}. Called with the lock held. */
+        void acknowledged(long seq) {
+            while (!pending.isEmpty() && pending.peekFirst().batch.sequence() <= seq) {
+                Sealed b = pending.pollFirst();
+                bufferedBytes -= b.cost;
+                if (b.sentBytes > 0) {
+                    inflightBytes -= b.sentBytes;
+                    bytesOut += b.sentBytes;
+                }
+            }
+            acked = Math.max(acked, seq);
+            changed.signalAll();
+        }
+
+        /** Aligns the stream with the process server's durable point {@code durable}. Lock held. */
+        void resume(long durable) throws IOException {
+            acknowledged(durable);
+            for (Sealed b : pending) {
+                b.sentBytes = 0;
+            }
+            acked = durable;
+            if (!pending.isEmpty() && pending.peekFirst().batch.sequence() != durable + 1) {
+                LOG.log(Level.INFO, "disk " + disk + ": renumbering " + pending.size() + " batch(es) from "
+                        + pending.peekFirst().batch.sequence() + " to " + (durable + 1)
+                        + ", directly above the process server's durable sequence");
+                long next = durable + 1;
+                ArrayDeque<Sealed> renumbered = new ArrayDeque<>();
+                for (Sealed b : pending) {
+                    DeltaBatch o = b.batch;
+                    renumbered.addLast(new Sealed(new DeltaBatch(o.disk(), o.group(), next++, o.firstWrite(),
+                            o.lastWrite(), o.records(), o.tags()), b.cost));
+                }
+                pending.clear();
+                pending.addAll(renumbered);
+            }
+            long next = durable + 1 + pending.size();
+            lastSealed = next - 1;
+            sentUpTo = durable;
+            sequences.set(disk, next);
+        }
+
+        DiskReplicationStatus status() {
+            Instant oldest = !pending.isEmpty() ? pending.peekFirst().batch.firstWrite() : openFirst;
+            return new DiskReplicationStatus(disk, Stage.AGENT, linkState, linkMessage, lastSealed, acked, bufferedBytes,
+                    oldest, null, bytesIn, bytesOut);
+        }
+    }
+
+    /** A sealed batch waiting for the process server's acknowledgement. */
+    static final class Sealed {
+        final DeltaBatch batch;
+        final long cost;
+        /** Bytes of its frame on the current connection; 0 while not sent on it. */
+        long sentBytes;
+
+        Sealed(DeltaBatch batch, long cost) {
+            this.batch = batch;
+            this.cost = cost;
+        }
+    }
+
+    // ------------------------------------------------------------------ batch age
+
+    private void cutLoop() {
+        lock.lock();
+        try {
+            while (!closed) {
+                long now = System.nanoTime();
+                long age = options.batchAge().toNanos();
+                long wait = age;
+                for (DiskStream s : disks.values()) {
+                    if (!s.openRecords.isEmpty()) {
+                        long due = s.openSinceNanos + age - now;
+                        if (due <= 0) {
+                            try {
+                                s.seal();
+                            } catch (IOException e) {
+                                LOG.log(Level.ERROR, "disk " + s.disk + ": cannot persist its sequence numbers", e);
+                            }
+                        } else {
+                            wait = Math.min(wait, due);
+                        }
+                    }
+                }
+                changed.awaitNanos(Math.max(wait, TimeUnit.MILLISECONDS.toNanos(1)));
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    // ------------------------------------------------------------------ sender
+
+    private void sendLoop() {
+        long backoff = options.backoffMin().toNanos();
+        while (true) {
+            lock.lock();
+            try {
+                if (closed) {
+                    return;
+                }
+            } finally {
+                lock.unlock();
+            }
+            boolean progressed = false;
+            try {
+                Transport transport = transports.apply(options.transport());
+                TransportSecurity sec = security.get();
+                if (transport == null || sec == null) {
+                    setLink("waiting", transport == null ? "transport '" + options.transport() + "' is not available"
+                            : "the component identity (TLS material) is not available");
+                } else {
+                    progressed = session(transport, sec);
+                }
+            } catch (IOException | RuntimeException e) {
+                lock.lock();
+                try {
+                    if (closed) {
+                        return;
+                    }
+                } finally {
+                    lock.unlock();
+                }
+                setLinkIfNotFull("disconnected", "link to process server " + options.processServer() + " failed: " + e);
+                LOG.log(Level.WARNING, "agent: link to process server " + options.processServer() + " failed: " + e);
+            }
+            if (progressed) {
+                backoff = options.backoffMin().toNanos();
+            }
+            lock.lock();
+            try {
+                long deadline = System.nanoTime() + backoff;
+                while (!closed) {
+                    long left = deadline - System.nanoTime();
+                    if (left <= 0) {
+                        break;
+                    }
+                    changed.awaitNanos(left);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            } finally {
+                lock.unlock();
+            }
+            backoff = Math.min(options.backoffMax().toNanos(), backoff * 2);
+        }
+    }
+
+    private void setLink(String state, String message) {
+        lock.lock();
+        try {
+            linkState = state;
+            linkMessage = message;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void setLinkIfNotFull(String state, String message) {
+        lock.lock();
+        try {
+            if (!"receiver-full".equals(linkState)) {
+                linkState = state;
+                linkMessage = message;
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * One connection: handshake, resume, then send until the connection fails.
+     *
+     * @return whether at least one acknowledgement arrived (resets the back-off)
+     */
+    private boolean session(Transport transport, TransportSecurity sec) throws IOException {
+        InetSocketAddress target = options.processServer().isUnresolved()
+                ? new InetSocketAddress(options.processServer().getHostString(), options.processServer().getPort())
+                : options.processServer();
+        if (target.isUnresolved()) {
+            throw new IOException("cannot resolve process server host '" + target.getHostString() + "'");
+        }
+        FrameConnection c = transport.connect(target, sec, options.connectTimeout());
+        Reader reader = null;
+        try {
+            lock.lock();
+            try {
+                if (closed) {
+                    return false;
+                }
+                connection = c;
+                topologyChanged = false;
+            } finally {
+                lock.unlock();
+            }
+            List<String> local = new ArrayList<>();
+            Compressor preferred = compressors.apply(options.compressor());
+            if (preferred != null) {
+                local.add(preferred.name());
+            }
+            if (!local.contains(Compressors.NONE_NAME)) {
+                local.add(Compressors.NONE_NAME);
+            }
+            c.send(MessageCodec.encode(new Message.Hello(componentId.get(), Role.AGENT, local, List.of())));
+            Message first = receiveControl(c);
+            if (!(first instanceof Message.HelloAck ack)) {
+                throw new IOException("process server answered HELLO with " + first.type() + " instead of HELLO_ACK");
+            }
+            if (!ack.accepted()) {
+                setLink("refused", "process server " + ack.componentId() + " refused this agent: " + ack.reason());
+                throw new IOException("process server " + ack.componentId() + " refused this agent: " + ack.reason());
+            }
+            Compressor compressor = preferred != null && ack.compressors().contains(preferred.name())
+                    ? preferred : Compressors.NONE;
+
+            List<DiskId> asked;
+            lock.lock();
+            try {
+                asked = new ArrayList<>(disks.keySet());
+            } finally {
+                lock.unlock();
+            }
+            c.send(MessageCodec.encode(new Message.ResumeQuery(asked)));
+            Message m = receiveControl(c);
+            if (!(m instanceof Message.ResumePoint point)) {
+                throw new IOException("process server answered RESUME_QUERY with " + m.type());
+            }
+            List<Message.DiskInfo> infos = new ArrayList<>();
+            lock.lock();
+            try {
+                inflightBytes = 0;
+                for (DiskStream s : disks.values()) {
+                    s.resume(point.durable().getOrDefault(s.disk, 0L));
+                    infos.add(new Message.DiskInfo(s.disk, s.group, s.size));
+                }
+                connections++;
+                if (!"receiver-full".equals(linkState)) { // an ACK ends that state
+                    linkState = "replicating";
+                    linkMessage = "";
+                }
+            } finally {
+                lock.unlock();
+            }
+            for (Message.DiskInfo info : infos) {
+                c.send(MessageCodec.encode(info));
+            }
+            reader = new Reader(c);
+            reader.start();
+            pump(c, compressor, reader);
+            return reader.acks > 0;
+        } finally {
+            closeQuietly(c);
+            lock.lock();
+            try {
+                if (connection == c) {
+                    connection = null;
+                }
+                changed.signalAll();
+            } finally {
+                lock.unlock();
+            }
+            if (reader != null) {
+                try {
+                    reader.join(TimeUnit.SECONDS.toMillis(5));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
+    }
+
+    /** Sends batches within the window and heartbeats when idle, until the connection ends. */
+    private void pump(FrameConnection c, Compressor compressor, Reader reader) throws IOException {
+        BatchEncoder encoder = new BatchEncoder();
+        ByteBuffer frame = ByteBuffer.allocateDirect(WireProtocol.MAX_FRAME_SIZE);
+        long heartbeatNanos = options.heartbeat().toNanos();
+        long lastSend = System.nanoTime();
+        while (true) {
+            DeltaBatch next = null;
+            Sealed chosen = null;
+            lock.lock();
+            try {
+                while (true) {
+                    if (closed || reader.ended != null || topologyChanged) {
+                        if (reader.ended != null && !(reader.ended instanceof java.io.EOFException)) {
+                            throw reader.ended;
+                        }
+                        return;
+                    }
+                    if (System.nanoTime() - reader.lastReceived > 3 * heartbeatNanos) {
+                        throw new IOException("no frame from the process server for three heartbeat intervals ("
+                                + options.heartbeat().multipliedBy(3) + "): link lost");
+                    }
+                    for (DiskStream s : roundRobin()) {
+                        for (Sealed b : s.pending) {
+                            if (b.batch.sequence() > s.sentUpTo) {
+                                if (b.batch.sequence() == s.sentUpTo + 1) {
+                                    chosen = b;
+                                }
+                                break;
+                            }
+                        }
+                        if (chosen != null) {
+                            break;
+                        }
+                    }
+                    if (chosen != null && (inflightBytes == 0
+                            || inflightBytes + BatchEncoder.maxFrameLength(chosen.batch, compressor)
+                            <= options.windowBytes())) {
+                        next = chosen.batch;
+                        break;
+                    }
+                    chosen = null;
+                    long idle = heartbeatNanos - (System.nanoTime() - lastSend);
+                    if (idle <= 0) {
+                        break;
+                    }
+                    changed.awaitNanos(Math.min(idle, TimeUnit.MILLISECONDS.toNanos(250)));
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new InterruptedIOException("agent sender interrupted");
+            } finally {
+                lock.unlock();
+            }
+            if (next == null) {
+                c.send(MessageCodec.encode(new Message.Heartbeat(clock.instant(), figures())));
+                lastSend = System.nanoTime();
+                continue;
+            }
+            frame.clear();
+            int len = encoder.encode(next, compressor, frame);
+            frame.flip();
+            lock.lock();
+            try {
+                DiskStream s = disks.get(next.disk());
+                if (s == null || s.pending.isEmpty() || !s.pending.contains(chosen)) {
+                    continue; // acknowledged or unprotected meanwhile
+                }
+                chosen.sentBytes = len;
+                lastServed = s.disk;
+                inflightBytes += len;
+                s.sentUpTo = next.sequence();
+            } finally {
+                lock.unlock();
+            }
+            c.send(frame);
+            lastSend = System.nanoTime();
+        }
+    }
+
+    /** The disks, starting after the one served last, so that a busy disk does not starve the others. */
+    private List<DiskStream> roundRobin() {
+        if (lastServed == null) {
+            return new ArrayList<>(disks.values());
+        }
+        List<DiskStream> out = new ArrayList<>(disks.tailMap(lastServed, false).values());
+        out.addAll(disks.headMap(lastServed, true).values());
+        return out;
+    }
+
+    private Map<String, Long> figures() {
+        lock.lock();
+        try {
+            long backlog = 0;
+            long batches = 0;
+            Instant oldest = null;
+            for (DiskStream s : disks.values()) {
+                backlog += s.bufferedBytes;
+                batches += s.pending.size();
+                if (!s.pending.isEmpty()) {
+                    Instant f = s.pending.peekFirst().batch.firstWrite();
+                    oldest = oldest == null || f.isBefore(oldest) ? f : oldest;
+                }
+            }
+            SortedMap<String, Long> f = new TreeMap<>();
+            f.put("backlog.bytes", backlog);
+            f.put("backlog.batches", batches);
+            f.put("rpo.micros", oldest == null ? 0 : Math.max(0, Duration.between(oldest, clock.instant()).toNanos() / 1000));
+            return f;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private static Message receiveControl(FrameConnection c) throws IOException {
+        while (true) {
+            ByteBuffer f = c.receive();
+            if (f == null) {
+                throw new java.io.EOFException("process server closed the connection");
+            }
+            Message m = MessageCodec.decode(f);
+            if (m instanceof Message.ErrorMessage e) {
+                throw new IOException("process server sent ERROR " + e.code() + ": " + e.text());
+            }
+            if (!(m instanceof Message.Heartbeat)) {
+                return m;
+            }
+        }
+    }
+
+    /** Reads ACK, RESEND, ERROR and HEARTBEAT frames of one connection. */
+    private final class Reader extends Thread {
+        private final FrameConnection c;
+        volatile IOException ended;
+        volatile long lastReceived = System.nanoTime();
+        volatile long acks;
+
+        Reader(FrameConnection c) {
+            super("secondsite-agent-receiver");
+            setDaemon(true);
+            this.c = c;
+        }
+
+        @Override
+        public void run() {
+            IOException end;
+            try {
+                while (true) {
+                    ByteBuffer f = c.receive();
+                    if (f == null) {
+                        end = new java.io.EOFException("process server closed the connection");
+                        break;
+                    }
+                    lastReceived = System.nanoTime();
+                    if (MessageCodec.type(f) == MessageType.BATCH) {
+                        end = new IOException("process server sent a BATCH frame to the agent: protocol violation");
+                        break;
+                    }
+                    Message m = MessageCodec.decode(f);
+                    if (m instanceof Message.Ack a) {
+                        lock.lock();
+                        try {
+                            DiskStream s = disks.get(a.disk());
+                            if (s != null) {
+                                s.acknowledged(a.durableSequence());
+                            }
+                            acks++;
+                            if ("receiver-full".equals(linkState)) {
+                                linkState = "replicating";
+                                linkMessage = "";
+                            }
+                        } finally {
+                            lock.unlock();
+                        }
+                    } else if (m instanceof Message.Resend r) {
+                        LOG.log(Level.INFO, "agent: process server asks disk " + r.disk() + " again from sequence "
+                                + r.fromSequence() + " (" + r.reason() + ": " + r.text() + "); resuming on a new connection");
+                        end = new IOException("RESEND " + r.disk() + " from " + r.fromSequence() + " (" + r.reason()
+                                + ": " + r.text() + ")");
+                        break;
+                    } else if (m instanceof Message.ErrorMessage e) {
+                        if (e.code() == ErrorCode.RECEIVER_FULL) {
+                            setLink("receiver-full", "process server cannot take more data now (" + e.text()
+                                    + "); holding every batch and retrying");
+                            LOG.log(Level.WARNING, "agent: process server is full, holding data and retrying: " + e.text());
+                        }
+                        end = new IOException("process server sent ERROR " + e.code() + ": " + e.text());
+                        break;
+                    }
+                }
+            } catch (IOException e) {
+                end = e;
+            }
+            ended = end;
+            closeQuietly(c);
+            lock.lock();
+            try {
+                changed.signalAll();
+            } finally {
+                lock.unlock();
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ status, close
+
+    @Override
+    public Stage stage() {
+        return Stage.AGENT;
+    }
+
+    @Override
+    public List<DiskReplicationStatus> disks() {
+        lock.lock();
+        try {
+            List<DiskReplicationStatus> out = new ArrayList<>(disks.size());
+            for (DiskStream s : disks.values()) {
+                out.add(s.status());
+            }
+            return out;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Stops sending and wakes blocked writers (their accept() then fails). */
+    @Override
+    public void close() {
+        FrameConnection c;
+        lock.lock();
+        try {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            c = connection;
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+        closeQuietly(c);
+        try {
+            sender.join(TimeUnit.SECONDS.toMillis(10));
+            cutter.join(TimeUnit.SECONDS.toMillis(10));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    static void closeQuietly(Closeable c) {
+        if (c != null) {
+            try {
+                c.close();
+            } catch (IOException e) {
+                LOG.log(Level.DEBUG, "closing " + c + ": " + e);
+            }
+        }
+    }
+
+    /** For tests: the disk streams' pending batch sequences. */
+    List<Long> pendingSequences(DiskId disk) {
+        lock.lock();
+        try {
+            List<Long> out = new ArrayList<>();
+            DiskStream s = disks.get(disk);
+            if (s != null) {
+                for (Iterator<Sealed> it = s.pending.iterator(); it.hasNext();) {
+                    out.add(it.next().batch.sequence());
+                }
+            }
+            return out;
+        } finally {
+            lock.unlock();
+        }
+    }
+}

@@ -1,0 +1,156 @@
+package org.secondsite.agent.internal;
+
+import java.io.IOException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.ConfigurationPolicy;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
+import org.osgi.service.metatype.annotations.Designate;
+import org.secondsite.api.capture.ChangeSink;
+import org.secondsite.api.compress.Compressor;
+import org.secondsite.api.model.ConsistencyTag;
+import org.secondsite.api.model.DiskId;
+import org.secondsite.api.model.GroupId;
+import org.secondsite.api.replication.DiskReplicationStatus;
+import org.secondsite.api.replication.ReplicationMonitor;
+import org.secondsite.api.transport.ComponentIdentity;
+import org.secondsite.api.transport.Transport;
+import org.secondsite.api.transport.TransportSecurity;
+
+/**
+ * The OSGi shell of {@link Agent}. Transports and compressors are collected by name with
+ * greedy dynamic references: when the transport in use goes away (bundle update) the
+ * connection is dropped and re-established once a transport of that name returns; batches
+ * not yet acknowledged are simply resent, the process server discards duplicates.
+ */
+@Component(name = "org.secondsite.agent", service = {AgentService.class, ReplicationMonitor.class},
+        configurationPolicy = ConfigurationPolicy.OPTIONAL)
+@Designate(ocd = AgentConfig.class)
+public final class AgentComponent implements AgentService, ReplicationMonitor {
+
+    private final Map<String, Transport> transports = new ConcurrentHashMap<>();
+    private final Map<String, Compressor> compressors = new ConcurrentHashMap<>();
+    private volatile ComponentIdentity identity;
+    private final Agent agent;
+
+    @Activate
+    public AgentComponent(AgentConfig config) throws IOException {
+        AgentOptions options = new AgentOptions(Settings.address("processServer", config.processServer()),
+                config.transport(), config.compressor(), config.batchBytes(),
+                Duration.ofMillis(config.batchAgeMillis()), config.bufferBytes(), config.windowBytes(),
+                Settings.path("dataDir", config.dataDir(), System::getProperty),
+                Duration.ofSeconds(config.heartbeatSeconds()), Duration.ofSeconds(10), Duration.ofMillis(200),
+                Duration.ofSeconds(config.backoffMaxSeconds()));
+        this.agent = new Agent(options, this::componentId, transports::get, this::security, compressors::get,
+                Clock.systemUTC());
+    }
+
+    private String componentId() {
+        ComponentIdentity id = identity;
+        if (id == null) {
+            throw new IllegalStateException("no component identity");
+        }
+        return id.componentId();
+    }
+
+    private TransportSecurity security() {
+        ComponentIdentity id = identity;
+        return id == null ? null : id.transportSecurity();
+    }
+
+    @Deactivate
+    void deactivate() {
+        agent.close();
+    }
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    void bindIdentity(ComponentIdentity id) {
+        this.identity = id;
+    }
+
+    void unbindIdentity(ComponentIdentity id) {
+        if (identity == id) {
+            identity = null;
+        }
+    }
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    void bindTransport(Transport t, Map<String, Object> props) {
+        Object name = props.get(Transport.PROPERTY);
+        if (name != null) {
+            transports.put(name.toString(), t);
+        }
+    }
+
+    void unbindTransport(Transport t, Map<String, Object> props) {
+        Object name = props.get(Transport.PROPERTY);
+        if (name != null && transports.remove(name.toString(), t) && agent != null
+                && name.toString().equals(agent.options().transport())) {
+            agent.dropConnection(); // re-established once a transport of that name returns
+        }
+    }
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    void bindCompressor(Compressor c, Map<String, Object> props) {
+        Object name = props.get(Compressor.PROPERTY);
+        if (name != null) {
+            compressors.put(name.toString(), c);
+        }
+    }
+
+    void unbindCompressor(Compressor c, Map<String, Object> props) {
+        Object name = props.get(Compressor.PROPERTY);
+        if (name != null && compressors.remove(name.toString(), c) && agent != null
+                && name.toString().equals(agent.options().compressor())) {
+            agent.dropConnection(); // the next handshake picks a compressor still present
+        }
+    }
+
+    @Override
+    public ChangeSink protect(DiskId disk, GroupId group, long size) {
+        return agent.protect(disk, group, size);
+    }
+
+    @Override
+    public void unprotect(DiskId disk) throws IOException {
+        agent.unprotect(disk);
+    }
+
+    @Override
+    public void tag(DiskId disk, ConsistencyTag tag) throws IOException {
+        agent.tag(disk, tag);
+    }
+
+    @Override
+    public List<DiskId> protectedDisks() {
+        List<DiskId> out = new ArrayList<>();
+        for (DiskReplicationStatus s : agent.disks()) {
+            out.add(s.disk());
+        }
+        return out;
+    }
+
+    @Override
+    public Stage stage() {
+        return Stage.AGENT;
+    }
+
+    @Override
+    public List<DiskReplicationStatus> disks() {
+        return agent.disks();
+    }
+}

@@ -1,0 +1,39 @@
+package org.secondsite.agent.internal;
+
+import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+
+@ObjectClassDefinition(name = "SecondSite agent", description = "Batches captured changes and sends them to the process server.")
+@interface AgentConfig {
+    @AttributeDefinition(name = "Process server", description = "host:port of the process server's receiver")
+    String processServer() default "localhost:9443";
+
+    @AttributeDefinition(name = "Transport", description = "Name of the transport plugin (secondsite.transport)")
+    String transport() default "tls";
+
+    @AttributeDefinition(name = "Compressor", description = "Compressor for the agent to process server hop; "
+            + "'none' leaves compression to the process server")
+    String compressor() default "none";
+
+    @AttributeDefinition(name = "Batch size", description = "Bytes of data after which a batch is cut (4096..16777216)")
+    int batchBytes() default 4 * 1024 * 1024;
+
+    @AttributeDefinition(name = "Batch age", description = "Milliseconds after which an open batch is cut")
+    long batchAgeMillis() default 50;
+
+    @AttributeDefinition(name = "Buffer", description = "Bytes of changes held in memory before writes are slowed down")
+    long bufferBytes() default 256L * 1024 * 1024;
+
+    @AttributeDefinition(name = "Window", description = "Bytes sent and not yet acknowledged (at least 18874368)")
+    long windowBytes() default 64L * 1024 * 1024;
+
+    @AttributeDefinition(name = "Data directory", description = "Where the agent keeps its state; "
+            + "${karaf.data} is expanded")
+    String dataDir() default "${karaf.data}/secondsite/agent";
+
+    @AttributeDefinition(name = "Heartbeat", description = "Idle seconds before a heartbeat; the link is lost after three")
+    int heartbeatSeconds() default 5;
+
+    @AttributeDefinition(name = "Maximum reconnect delay", description = "Cap of the exponential back-off, in seconds")
+    int backoffMaxSeconds() default 30;
+}

@@ -1,0 +1,93 @@
+package org.secondsite.agent.internal;
+
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Objects;
+
+import org.secondsite.wire.WireProtocol;
+
+/**
+ * Settings of an {@link Agent}.
+ *
+ * @param processServer where the process server listens
+ * @param transport name of the transport service to use (e.g. {@code tls})
+ * @param compressor compressor for the agent to process server hop (default {@code none}:
+ *        the process server compresses for the WAN); used only if the process server lists it
+ * @param batchBytes a batch is cut when it holds this many bytes of data (at most 16 MiB)
+ * @param batchAge a batch is cut when its first change is this old
+ * @param bufferBytes bound on the bytes of changes held in memory (open, sealed and not yet
+ *        acknowledged batches); {@code accept()} blocks beyond it
+ * @param windowBytes bound on the bytes of batch frames sent and not yet acknowledged
+ * @param dataDir where the agent keeps its state file
+ * @param heartbeat idle interval after which a heartbeat is sent; the peer is lost after three
+ * @param connectTimeout connection and handshake timeout
+ * @param backoffMin first reconnect delay
+ * @param backoffMax cap of the exponential reconnect delay
+ */
+public record AgentOptions(InetSocketAddress processServer, String transport, String compressor, int batchBytes,
+                           Duration batchAge, long bufferBytes, long windowBytes, Path dataDir, Duration heartbeat,
+                           Duration connectTimeout, Duration backoffMin, Duration backoffMax) {
+
+    public static final int DEFAULT_BATCH_BYTES = 4 << 20;
+    public static final Duration DEFAULT_BATCH_AGE = Duration.ofMillis(50);
+    public static final long DEFAULT_BUFFER_BYTES = 256L << 20;
+    public static final long DEFAULT_WINDOW_BYTES = 64L << 20;
+
+    public AgentOptions {
+        Objects.requireNonNull(processServer, "processServer");
+        Objects.requireNonNull(transport, "transport");
+        Objects.requireNonNull(compressor, "compressor");
+        Objects.requireNonNull(dataDir, "dataDir");
+        if (batchBytes < 4096 || batchBytes > WireProtocol.MAX_PAYLOAD) {
+            throw new IllegalArgumentException("batch size must be 4096.." + WireProtocol.MAX_PAYLOAD + " bytes, was "
+                    + batchBytes);
+        }
+        if (batchAge.isNegative() || batchAge.isZero()) {
+            throw new IllegalArgumentException("batch age must be positive, was " + batchAge);
+        }
+        if (bufferBytes < 2L * batchBytes) {
+            throw new IllegalArgumentException("buffer (" + bufferBytes + " bytes) must hold at least two batches of "
+                    + batchBytes + " bytes");
+        }
+        if (windowBytes < WireProtocol.MAX_FRAME_SIZE) {
+            throw new IllegalArgumentException("window (" + windowBytes + " bytes) must hold at least one frame of "
+                    + WireProtocol.MAX_FRAME_SIZE + " bytes");
+        }
+        for (Duration d : new Duration[] {heartbeat, connectTimeout, backoffMin, backoffMax}) {
+            if (d.isNegative() || d.isZero()) {
+                throw new IllegalArgumentException("durations must be positive: " + d);
+            }
+        }
+        if (backoffMax.compareTo(backoffMin) < 0) {
+            throw new IllegalArgumentException("backoffMax " + backoffMax + " is below backoffMin " + backoffMin);
+        }
+    }
+
+    /** Defaults for everything but the process server address and the data directory. */
+    public static AgentOptions defaults(InetSocketAddress processServer, Path dataDir) {
+        return new AgentOptions(processServer, "tls", "none", DEFAULT_BATCH_BYTES, DEFAULT_BATCH_AGE,
+                DEFAULT_BUFFER_BYTES, DEFAULT_WINDOW_BYTES, dataDir, Duration.ofSeconds(5), Duration.ofSeconds(10),
+                Duration.ofMillis(200), Duration.ofSeconds(30));
+    }
+
+    public AgentOptions withBatching(int bytes, Duration age) {
+        return new AgentOptions(processServer, transport, compressor, bytes, age, bufferBytes, windowBytes, dataDir,
+                heartbeat, connectTimeout, backoffMin, backoffMax);
+    }
+
+    public AgentOptions withBufferBytes(long bytes) {
+        return new AgentOptions(processServer, transport, compressor, batchBytes, batchAge, bytes, windowBytes, dataDir,
+                heartbeat, connectTimeout, backoffMin, backoffMax);
+    }
+
+    public AgentOptions withCompressor(String name) {
+        return new AgentOptions(processServer, transport, name, batchBytes, batchAge, bufferBytes, windowBytes, dataDir,
+                heartbeat, connectTimeout, backoffMin, backoffMax);
+    }
+
+    public AgentOptions withBackoff(Duration min, Duration max) {
+        return new AgentOptions(processServer, transport, compressor, batchBytes, batchAge, bufferBytes, windowBytes,
+                dataDir, heartbeat, connectTimeout, min, max);
+    }
+}

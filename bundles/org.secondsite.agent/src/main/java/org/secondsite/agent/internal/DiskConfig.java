@@ -1,0 +1,20 @@
+package org.secondsite.agent.internal;
+
+import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+
+@ObjectClassDefinition(name = "SecondSite protected disk", description = "One disk protected by this agent. "
+        + "Driver options are given as capture.<key> = value.")
+@interface DiskConfig {
+    @AttributeDefinition(name = "Disk id", description = "Identity of the disk, e.g. web01:disk0")
+    String diskId();
+
+    @AttributeDefinition(name = "Group", description = "Consistency group; empty: the disk's own id", required = false)
+    String group() default "";
+
+    @AttributeDefinition(name = "Source", description = "The disk as the agent sees it: a file or a block device")
+    String source();
+
+    @AttributeDefinition(name = "Capture driver", description = "Name of the capture driver (secondsite.capture)")
+    String driver() default "nbd";
+}

@@ -1,0 +1,60 @@
+package org.secondsite.agent.internal;
+
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.util.function.UnaryOperator;
+
+/** Parsing helpers for configuration values. */
+final class Settings {
+    private Settings() {
+    }
+
+    /** Parses {@code host:port} (IPv6 as {@code [addr]:port}); unresolved, so a missing DNS entry is retried later. */
+    static InetSocketAddress address(String what, String value) {
+        String v = value == null ? "" : value.trim();
+        int colon = v.lastIndexOf(':');
+        if (colon <= 0 || colon == v.length() - 1) {
+            throw new IllegalArgumentException(what + " '" + value + "' must be host:port, e.g. ps01.example.org:9443");
+        }
+        String host = v.substring(0, colon);
+        if (host.startsWith("[") && host.endsWith("]")) {
+            host = host.substring(1, host.length() - 1);
+        }
+        int port;
+        try {
+            port = Integer.parseInt(v.substring(colon + 1));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(what + " '" + value + "': port '" + v.substring(colon + 1)
+                    + "' is not a number");
+        }
+        if (port < 1 || port > 65535) {
+            throw new IllegalArgumentException(what + " '" + value + "': port must be 1..65535");
+        }
+        return InetSocketAddress.createUnresolved(host, port);
+    }
+
+    /** Expands {@code ${name}} from {@code properties} (e.g. {@code ${karaf.data}}). */
+    static Path path(String what, String value, UnaryOperator<String> properties) {
+        StringBuilder out = new StringBuilder();
+        int i = 0;
+        while (i < value.length()) {
+            int start = value.indexOf("${", i);
+            if (start < 0) {
+                out.append(value, i, value.length());
+                break;
+            }
+            int end = value.indexOf('}', start);
+            if (end < 0) {
+                throw new IllegalArgumentException(what + " '" + value + "' has an unclosed ${");
+            }
+            String name = value.substring(start + 2, end);
+            String v = properties.apply(name);
+            if (v == null) {
+                throw new IllegalArgumentException(what + " '" + value + "' uses ${" + name + "}, which is not set");
+            }
+            out.append(value, i, start).append(v);
+            i = end + 1;
+        }
+        return Path.of(out.toString());
+    }
+}

@@ -1,0 +1,883 @@
+package org.secondsite.mastertarget.internal;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.io.StringReader;
+import java.io.StringWriter;
+import java.lang.System.Logger.Level;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Function;
+import java.util.function.Supplier;
+
+import org.secondsite.api.appliance.Role;
+import org.secondsite.api.compress.Compressor;
+import org.secondsite.api.model.ChangeRecord;
+import org.secondsite.api.model.DeltaBatch;
+import org.secondsite.api.model.DiskId;
+import org.secondsite.api.model.GroupId;
+import org.secondsite.api.replication.DiskReplicationStatus;
+import org.secondsite.api.replication.ReplicationMonitor;
+import org.secondsite.api.storage.ObjectStore;
+import org.secondsite.api.storage.StorageBackend;
+import org.secondsite.api.storage.Volume;
+import org.secondsite.api.transport.FrameConnection;
+import org.secondsite.api.transport.Transport;
+import org.secondsite.api.transport.TransportSecurity;
+import org.secondsite.api.transport.TransportServer;
+import org.secondsite.wire.BatchDecoder;
+import org.secondsite.wire.BatchHeader;
+import org.secondsite.wire.Compressors;
+import org.secondsite.wire.ErrorCode;
+import org.secondsite.wire.Message;
+import org.secondsite.wire.MessageCodec;
+import org.secondsite.wire.MessageType;
+import org.secondsite.wire.RecordChecksumException;
+import org.secondsite.wire.ResendReason;
+import org.secondsite.wire.UnknownCompressorException;
+import org.secondsite.wire.WireFormatException;
+import org.secondsite.wire.WireProtocol;
+
+/**
+ * The master target's apply path, plain Java. Each process-server connection has a
+ * receiving thread (header checks, sequence continuity, queueing) and an applying thread
+ * that applies queued batches in order to replica volumes of the configured
+ * {@link StorageBackend} with group commit: apply every queued batch (up to
+ * {@code groupBytes}), flush the touched volumes, persist the last applied sequence and
+ * newest write time of every disk with one atomic {@link ObjectStore#put}, then ACK.
+ *
+ * <p>Sequences are checked twice: on receipt (a gap gets RESEND(expected, GAP), a sequence
+ * already durable gets its ACK again) and, under the apply lock, before applying (a
+ * sequence already applied is skipped), so two connections of one process server never
+ * apply a batch twice. A frame failing its CRC or a field check gets ERROR MALFORMED_FRAME;
+ * a record failing its CRC gets RESEND(seq, BAD_CRC); both close the connection, and the
+ * process server resumes from RESUME_POINT. A batch whose compressor is missing is held,
+ * with everything behind it, until a compressor of that name is registered
+ * ({@link #compressorsChanged}); nothing is dropped. A DIRTY record is refused (resync is
+ * the business of a later stage).
+ *
+ * <p>After a crash the volumes may hold writes of batches above the persisted sequence
+ * (applied but not committed); the process server resends those batches and applying them
+ * again in order yields the same content, so a restart resumes exactly.
+ */
+public final class MasterTarget implements Closeable, ReplicationMonitor {
+    private static final System.Logger LOG = System.getLogger(MasterTarget.class.getName());
+    static final String NAMESPACE = "mastertarget";
+    static final String STATE_OBJECT = "replication.state";
+
+    /**
+     * @param listen where to listen for process servers
+     * @param transport transport name
+     * @param storage storage backend name
+     * @param groupBytes bytes of record data applied per group commit, at most
+     */
+    public record Options(InetSocketAddress listen, String transport, String storage, long groupBytes) {
+        public Options {
+            Objects.requireNonNull(listen, "listen");
+            Objects.requireNonNull(transport, "transport");
+            Objects.requireNonNull(storage, "storage");
+            if (groupBytes < 1) {
+                throw new IllegalArgumentException("groupBytes must be positive: " + groupBytes);
+            }
+        }
+    }
+
+    private final Options options;
+    private final Supplier<String> componentId;
+    private final Function<String, Transport> transports;
+    private final Supplier<TransportSecurity> security;
+    private final Function<String, StorageBackend> storages;
+    private final Function<String, Compressor> compressors;
+    private final Clock clock;
+
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition changed = lock.newCondition();
+    /** Held while a group is applied and committed. */
+    private final ReentrantLock applyLock = new ReentrantLock();
+    // ---- guarded by lock ----
+    private final TreeMap<DiskId, Disk> disks = new TreeMap<>();
+    private StorageBackend loadedFrom;
+    private boolean closed;
+    private long compressorGeneration;
+    private final Map<String, Session> sessionsByPeer = new HashMap<>();
+
+    private TransportServer server;
+    private String serverTransport;
+    private final Map<FrameConnection, Session> sessions = new ConcurrentHashMap<>();
+
+    public MasterTarget(Options options, Supplier<String> componentId, Function<String, Transport> transports,
+                        Supplier<TransportSecurity> security, Function<String, StorageBackend> storages,
+                        Function<String, Compressor> compressors, Clock clock) {
+        this.options = Objects.requireNonNull(options, "options");
+        this.componentId = componentId;
+        this.transports = transports;
+        this.security = security;
+        this.storages = storages;
+        this.compressors = Compressors.withNone(compressors);
+        this.clock = clock;
+        ensureListening();
+    }
+
+    public Options options() {
+        return options;
+    }
+
+    /** Per-disk replica state. */
+    private static final class Disk {
+        final DiskId disk;
+        GroupId group;
+        long size;
+        long durable;
+        long newestWriteMicros = Long.MIN_VALUE;
+        long applied;
+        long appliedNewest = Long.MIN_VALUE;
+        Volume volume;
+        long queuedBytes;
+        final ArrayDeque<Instant> queuedFirstWrites = new ArrayDeque<>();
+        long bytesIn;
+        long bytesOut;
+        String state = "idle";
+        String message = "";
+
+        Disk(DiskId disk) {
+            this.disk = disk;
+        }
+    }
+
+    // ------------------------------------------------------------------ listening
+
+    public synchronized void ensureListening() {
+        if (server != null || isClosed()) {
+            return;
+        }
+        Transport t = transports.apply(options.transport());
+        TransportSecurity sec = security.get();
+        if (t == null || sec == null) {
+            return;
+        }
+        try {
+            server = t.listen(options.listen(), sec, this::serve);
+            serverTransport = options.transport();
+            LOG.log(Level.INFO, "master target: receiving process servers on " + server.address());
+        } catch (IOException e) {
+            LOG.log(Level.ERROR, "master target: cannot listen on " + options.listen() + ": " + e, e);
+        }
+    }
+
+    public synchronized InetSocketAddress listenAddress() {
+        return server == null ? null : server.address();
+    }
+
+    public void transportGone(String name) {
+        synchronized (this) {
+            if (server != null && name.equals(serverTransport)) {
+                closeQuietly(server);
+                server = null;
+            }
+        }
+        dropConnections();
+    }
+
+    /** A storage backend went away: close its volumes and the connections using it. */
+    public void storageGone(StorageBackend backend) {
+        dropConnections();
+        applyLock.lock();
+        lock.lock();
+        try {
+            if (loadedFrom == backend) {
+                for (Disk d : disks.values()) {
+                    closeQuietly(d.volume);
+                    d.volume = null;
+                }
+                disks.clear();
+                loadedFrom = null;
+            }
+        } finally {
+            lock.unlock();
+            applyLock.unlock();
+        }
+    }
+
+    /** A compressor was registered: held batches are tried again. */
+    public void compressorsChanged() {
+        lock.lock();
+        try {
+            compressorGeneration++;
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Closes every process-server connection (as a link failure would). */
+    public void dropConnections() {
+        for (FrameConnection c : sessions.keySet()) {
+            closeQuietly(c);
+        }
+    }
+
+    private boolean isClosed() {
+        lock.lock();
+        try {
+            return closed;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    // ------------------------------------------------------------------ state
+
+    /** Loads the durable state from the backend if not loaded yet. Lock held. */
+    private StorageBackend storageLocked() throws IOException {
+        StorageBackend b = storages.apply(options.storage());
+        if (b == null) {
+            throw new IOException("storage backend '" + options.storage() + "' is not available");
+        }
+        if (loadedFrom != b) {
+            for (Disk d : disks.values()) {
+                closeQuietly(d.volume);
+            }
+            disks.clear();
+            Optional<ByteBuffer> content = b.objects(NAMESPACE).get(STATE_OBJECT);
+            if (content.isPresent()) {
+                Properties p = new Properties();
+                p.load(new StringReader(StandardCharsets.UTF_8.decode(content.get()).toString()));
+                for (String key : p.stringPropertyNames()) {
+                    String[] v = p.getProperty(key).split(",");
+                    try {
+                        Disk d = new Disk(DiskId.of(key));
+                        d.group = GroupId.of(v[0]);
+                        d.size = Long.parseLong(v[1]);
+                        d.durable = Long.parseLong(v[2]);
+                        d.newestWriteMicros = Long.parseLong(v[3]);
+                        d.applied = d.durable;
+                        d.appliedNewest = d.newestWriteMicros;
+                        disks.put(d.disk, d);
+                    } catch (RuntimeException e) {
+                        throw new IOException("master target state '" + key + "=" + p.getProperty(key)
+                                + "' is not 'group,size,lastApplied,newestWriteMicros': " + e.getMessage(), e);
+                    }
+                }
+            }
+            loadedFrom = b;
+        }
+        return b;
+    }
+
+    /** Persists every disk's durable state with one atomic put. Lock held. */
+    private void persistLocked() throws IOException {
+        Properties p = new Properties();
+        for (Disk d : disks.values()) {
+            p.setProperty(d.disk.value(), d.group.value() + "," + d.size + "," + d.durable + "," + d.newestWriteMicros);
+        }
+        StringWriter w = new StringWriter();
+        p.store(w, "master target: group,size,lastAppliedSequence,newestWriteMicros per disk");
+        storageLocked().objects(NAMESPACE).put(STATE_OBJECT,
+                ByteBuffer.wrap(w.toString().getBytes(StandardCharsets.UTF_8)));
+    }
+
+    /** The replica volume name of a disk: letters, digits, '.', '_' and '-' only. */
+    static String volumeName(DiskId disk) {
+        String escaped = disk.value().replace("_", "__").replace(":", "_-");
+        if (escaped.length() <= 190) {
+            return "disk-" + escaped;
+        }
+        try {
+            byte[] h = MessageDigest.getInstance("SHA-256").digest(disk.value().getBytes(StandardCharsets.UTF_8));
+            return "disk-" + HexFormat.of().formatHex(h);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    // ------------------------------------------------------------------ connections
+
+    private void serve(FrameConnection c) throws IOException {
+        Session s = new Session(c);
+        sessions.put(c, s);
+        try {
+            s.run();
+        } finally {
+            sessions.remove(c);
+            s.stop();
+        }
+    }
+
+    /** One process-server connection. */
+    private final class Session {
+        final FrameConnection c;
+        final LinkedBlockingQueue<Queued> queue = new LinkedBlockingQueue<>();
+        final Map<DiskId, Long> lastQueued = new HashMap<>();
+        final ReentrantLock sendLock = new ReentrantLock();
+        volatile boolean stopped;
+        Thread applier;
+
+        Session(FrameConnection c) {
+            this.c = c;
+        }
+
+        void send(Message m) throws IOException {
+            sendLock.lock();
+            try {
+                c.send(MessageCodec.encode(m));
+            } finally {
+                sendLock.unlock();
+            }
+        }
+
+        void fail(ErrorCode code, String text) {
+            LOG.log(Level.WARNING, "master target: " + code + " for " + c.peerIdentity() + ": " + text);
+            try {
+                send(new Message.ErrorMessage(code, text));
+            } catch (IOException e) {
+                LOG.log(Level.DEBUG, "sending ERROR: " + e);
+            }
+            closeQuietly(c);
+        }
+
+        void stop() {
+            stopped = true;
+            closeQuietly(c);
+            lock.lock();
+            try {
+                changed.signalAll();
+                if (sessionsByPeer.get(c.peerIdentity()) == this) {
+                    sessionsByPeer.remove(c.peerIdentity());
+                }
+            } finally {
+                lock.unlock();
+            }
+            if (applier != null) {
+                // never interrupt it: an interrupt during a FileChannel write closes the replica volume
+                try {
+                    applier.join(TimeUnit.SECONDS.toMillis(10));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            lock.lock();
+            try {
+                for (Queued q : queue) {
+                    Disk d = disks.get(q.header.disk());
+                    if (d != null) {
+                        d.queuedBytes -= q.frame.remaining();
+                        d.queuedFirstWrites.pollFirst();
+                    }
+                }
+                queue.clear();
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        void run() throws IOException {
+            ByteBuffer f = c.receive();
+            if (f == null) {
+                return;
+            }
+            Message.Hello hello;
+            try {
+                if (MessageCodec.type(f) != MessageType.HELLO) {
+                    fail(ErrorCode.PROTOCOL_VIOLATION, "the first frame must be HELLO, got " + MessageCodec.type(f));
+                    return;
+                }
+                hello = (Message.Hello) MessageCodec.decode(f);
+            } catch (WireFormatException e) {
+                fail(ErrorCode.MALFORMED_FRAME, e.getMessage());
+                return;
+            }
+            String refusal = null;
+            if (hello.role() != Role.PROCESS_SERVER) {
+                refusal = "this master target accepts process servers only; the peer says it is a " + hello.role();
+            } else if (!hello.componentId().equals(c.peerIdentity())) {
+                refusal = "HELLO names component '" + hello.componentId() + "' but the peer's certificate is '"
+                        + c.peerIdentity() + "'";
+            } else if (WireProtocol.negotiate(WireProtocol.VERSION, WireProtocol.VERSION, hello.minVersion(),
+                    hello.maxVersion()).isEmpty()) {
+                refusal = "unsupported protocol version " + hello.minVersion() + ".." + hello.maxVersion()
+                        + "; this master target speaks " + WireProtocol.VERSION;
+            } else {
+                lock.lock();
+                try {
+                    storageLocked();
+                } catch (IOException e) {
+                    refusal = e.getMessage();
+                } finally {
+                    lock.unlock();
+                }
+            }
+            if (refusal != null) {
+                LOG.log(Level.WARNING, "master target: refusing " + c.peerIdentity() + ": " + refusal);
+                send(Message.HelloAck.refuse(componentId.get(), refusal));
+                return;
+            }
+            Session previous;
+            lock.lock();
+            try {
+                previous = sessionsByPeer.put(c.peerIdentity(), this);
+            } finally {
+                lock.unlock();
+            }
+            if (previous != null) {
+                closeQuietly(previous.c); // the newer connection of a process server replaces the older one
+            }
+            List<String> local = new ArrayList<>();
+            for (String n : List.of("lz4", "zstd")) {
+                if (compressors.apply(n) != null) {
+                    local.add(n);
+                }
+            }
+            local.add(Compressors.NONE_NAME);
+            send(Message.HelloAck.accept(WireProtocol.VERSION, componentId.get(), local));
+            applier = new Thread(this::applyLoop, "secondsite-mt-applier");
+            applier.setDaemon(true);
+            applier.start();
+            while (!stopped && (f = c.receive()) != null) {
+                try {
+                    MessageType type = MessageCodec.type(f);
+                    if (type == MessageType.BATCH) {
+                        if (!receiveBatch(f)) {
+                            return;
+                        }
+                        continue;
+                    }
+                    Message m = MessageCodec.decode(f);
+                    if (m instanceof Message.Heartbeat) {
+                        send(new Message.Heartbeat(clock.instant(), Map.of()));
+                    } else if (m instanceof Message.ResumeQuery q) {
+                        send(resumePoint(q));
+                    } else if (m instanceof Message.DiskInfo d) {
+                        diskInfo(d);
+                    } else {
+                        fail(ErrorCode.PROTOCOL_VIOLATION, m.type() + " is not expected from a process server");
+                        return;
+                    }
+                } catch (WireFormatException e) {
+                    fail(ErrorCode.MALFORMED_FRAME, e.getMessage());
+                    return;
+                }
+            }
+        }
+
+        private Message.ResumePoint resumePoint(Message.ResumeQuery q) {
+            lock.lock();
+            try {
+                Map<DiskId, Long> out = new TreeMap<>();
+                if (q.disks().isEmpty()) {
+                    for (Disk d : disks.values()) {
+                        out.put(d.disk, d.durable);
+                    }
+                } else {
+                    for (DiskId id : q.disks()) {
+                        Disk d = disks.get(id);
+                        out.put(id, d == null ? 0L : d.durable);
+                    }
+                }
+                return new Message.ResumePoint(out);
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        private void diskInfo(Message.DiskInfo m) throws IOException {
+            applyLock.lock();
+            lock.lock();
+            try {
+                StorageBackend b = storageLocked();
+                Disk d = disks.computeIfAbsent(m.disk(), Disk::new);
+                boolean changedSize = d.size != m.sizeBytes() || !m.group().equals(d.group);
+                if (d.volume == null || d.size != m.sizeBytes()) {
+                    Volume old = d.volume;
+                    d.volume = b.openVolume(volumeName(m.disk()), m.sizeBytes());
+                    closeQuietly(old);
+                }
+                d.size = m.sizeBytes();
+                d.group = m.group();
+                if (changedSize) {
+                    persistLocked();
+                }
+            } catch (IOException e) {
+                fail(ErrorCode.INTERNAL, "cannot open the replica volume of disk " + m.disk() + ": " + e.getMessage());
+                throw e;
+            } finally {
+                lock.unlock();
+                applyLock.unlock();
+            }
+        }
+
+        private boolean receiveBatch(ByteBuffer frame) throws IOException {
+            BatchHeader h = BatchDecoder.readHeader(frame);
+            long durable;
+            lock.lock();
+            try {
+                Disk d = disks.get(h.disk());
+                if (d == null || d.volume == null) {
+                    fail(ErrorCode.PROTOCOL_VIOLATION, "BATCH of disk " + h.disk() + " before its DISK_INFO");
+                    return false;
+                }
+                durable = d.durable;
+                long last = lastQueued.getOrDefault(h.disk(), d.applied);
+                if (h.sequence() <= last) {
+                    if (h.sequence() <= durable) {
+                        lock.unlock();
+                        try {
+                            send(new Message.Ack(h.disk(), durable));
+                        } finally {
+                            lock.lock();
+                        }
+                    }
+                    return true; // queued or applied already: its ACK comes with its group
+                }
+                if (h.sequence() > last + 1) {
+                    String text = "expected " + (last + 1) + ", got " + h.sequence();
+                    LOG.log(Level.WARNING, "master target: disk " + h.disk() + ": gap, " + text);
+                    lock.unlock();
+                    try {
+                        send(new Message.Resend(h.disk(), last + 1, ResendReason.GAP, text));
+                    } finally {
+                        lock.lock();
+                    }
+                    return true;
+                }
+                lastQueued.put(h.disk(), h.sequence());
+                d.queuedBytes += frame.remaining();
+                d.queuedFirstWrites.addLast(h.firstWrite());
+                d.bytesIn += frame.remaining();
+            } finally {
+                lock.unlock();
+            }
+            queue.add(new Queued(h, frame));
+            return true;
+        }
+
+        // -------------------------------------------------------------- applying
+
+        private void applyLoop() {
+            BatchDecoder decoder = new BatchDecoder(compressors);
+            List<Queued> group = new ArrayList<>();
+            try {
+                while (!stopped) {
+                    Queued first = queue.poll(250, TimeUnit.MILLISECONDS);
+                    if (first == null) {
+                        continue;
+                    }
+                    group.clear();
+                    group.add(first);
+                    long bytes = first.header.payloadLength();
+                    Queued next;
+                    while (bytes < options.groupBytes() && (next = queue.poll()) != null) {
+                        group.add(next);
+                        bytes += next.header.payloadLength();
+                    }
+                    if (!applyGroup(decoder, group)) {
+                        closeQuietly(c);
+                        return;
+                    }
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+
+        /** Applies a group, commits and acknowledges it; false when the connection must end. */
+        private boolean applyGroup(BatchDecoder decoder, List<Queued> group) throws InterruptedException {
+            Map<DiskId, Disk> touched = new LinkedHashMap<>();
+            applyLock.lock();
+            try {
+                for (Queued q : group) {
+                    Disk d;
+                    lock.lock();
+                    try {
+                        d = disks.get(q.header.disk());
+                    } finally {
+                        lock.unlock();
+                    }
+                    String problem = null;
+                    boolean reopen = false;
+                    ErrorCode code = ErrorCode.INTERNAL;
+                    try {
+                        if (d == null || d.volume == null) {
+                            throw new IOException("disk " + q.header.disk() + " has no replica volume");
+                        }
+                        if (q.header.sequence() <= d.applied) {
+                            dequeued(d, q);
+                            continue; // applied by an earlier connection
+                        }
+                        if (q.header.sequence() != d.applied + 1) {
+                            commit(touched);
+                            send(new Message.Resend(d.disk, d.applied + 1, ResendReason.GAP,
+                                    "expected " + (d.applied + 1) + ", got " + q.header.sequence()));
+                            return false;
+                        }
+                        DeltaBatch b = decodeHolding(decoder, q, d, touched);
+                        if (b == null) {
+                            return false; // connection ended while holding
+                        }
+                        for (ChangeRecord r : b.records()) {
+                            switch (r.kind()) {
+                                case WRITE -> d.volume.write(r.offset(), r.data());
+                                case ZERO, TRIM -> d.volume.zero(r.offset(), r.length());
+                                case DIRTY -> throw new IllegalStateException("batch " + d.disk + " seq "
+                                        + b.sequence() + " holds a DIRTY record " + r + ": its data must come from a"
+                                        + " resync, a master target cannot apply it");
+                            }
+                        }
+                        lock.lock();
+                        try {
+                            d.applied = b.sequence();
+                            d.appliedNewest = ChronoUnit.MICROS.between(Instant.EPOCH, b.lastWrite());
+                            d.bytesOut += b.dataBytes();
+                            d.state = "replicating";
+                            d.message = "";
+                        } finally {
+                            lock.unlock();
+                        }
+                        dequeued(d, q);
+                        touched.put(d.disk, d);
+                    } catch (RecordChecksumException e) {
+                        problem = e.getMessage();
+                        commitQuietly(touched);
+                        LOG.log(Level.WARNING, "master target: " + problem + "; asking for a resend");
+                        try {
+                            send(new Message.Resend(q.header.disk(), q.header.sequence(), ResendReason.BAD_CRC, problem));
+                        } catch (IOException io) {
+                            LOG.log(Level.DEBUG, "sending RESEND: " + io);
+                        }
+                        return false;
+                    } catch (WireFormatException e) {
+                        problem = e.getMessage();
+                        code = ErrorCode.MALFORMED_FRAME;
+                    } catch (IllegalStateException e) {
+                        problem = e.getMessage();
+                        code = ErrorCode.PROTOCOL_VIOLATION;
+                    } catch (IOException | RuntimeException e) {
+                        problem = "applying batch " + q.header.disk() + " seq " + q.header.sequence() + " failed: " + e;
+                        reopen = e instanceof IOException;
+                    }
+                    if (problem != null) {
+                        commitQuietly(touched);
+                        if (d != null) {
+                            lock.lock();
+                            try {
+                                if (reopen) {
+                                    closeQuietly(d.volume);
+                                    d.volume = null; // reopened by the next DISK_INFO
+                                }
+                                d.state = "error";
+                                d.message = problem;
+                            } finally {
+                                lock.unlock();
+                            }
+                        }
+                        fail(code, problem);
+                        return false;
+                    }
+                }
+                commit(touched);
+                return true;
+            } catch (IOException e) {
+                fail(ErrorCode.INTERNAL, "committing applied batches failed: " + e);
+                return false;
+            } finally {
+                applyLock.unlock();
+            }
+        }
+
+        private void dequeued(Disk d, Queued q) {
+            lock.lock();
+            try {
+                d.queuedBytes -= q.frame.remaining();
+                d.queuedFirstWrites.pollFirst();
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        /** Decodes, waiting while the batch's compressor is missing. Returns null if the connection ends meanwhile. */
+        private DeltaBatch decodeHolding(BatchDecoder decoder, Queued q, Disk d, Map<DiskId, Disk> touched)
+                throws IOException, InterruptedException {
+            while (true) {
+                long generation;
+                lock.lock();
+                try {
+                    generation = compressorGeneration;
+                } finally {
+                    lock.unlock();
+                }
+                try {
+                    return decoder.decode(q.frame);
+                } catch (UnknownCompressorException e) {
+                    commit(touched); // acknowledge what is applied before holding
+                    touched.clear();
+                    lock.lock();
+                    try {
+                        if (!"holding".equals(d.state)) {
+                            LOG.log(Level.WARNING, "master target: " + e.getMessage() + "; holding it and the batches"
+                                    + " behind it until a compressor named '" + e.compressorName() + "' is registered");
+                        }
+                        d.state = "holding";
+                        d.message = "holding: unknown compressor " + e.compressorName() + " (batch seq "
+                                + q.header.sequence() + ")";
+                        while (!stopped && !closed && generation == compressorGeneration) {
+                            changed.await(1, TimeUnit.SECONDS);
+                        }
+                        if (stopped || closed) {
+                            return null;
+                        }
+                    } finally {
+                        lock.unlock();
+                    }
+                }
+            }
+        }
+
+        private void commitQuietly(Map<DiskId, Disk> touched) {
+            try {
+                commit(touched);
+            } catch (IOException e) {
+                LOG.log(Level.WARNING, "master target: commit failed: " + e);
+            }
+        }
+
+        /** Flushes the touched volumes, persists the state, then acknowledges. Apply lock held. */
+        private void commit(Map<DiskId, Disk> touched) throws IOException {
+            if (touched.isEmpty()) {
+                return;
+            }
+            for (Disk d : touched.values()) {
+                d.volume.flush();
+            }
+            List<Message.Ack> acks = new ArrayList<>();
+            lock.lock();
+            try {
+                Map<DiskId, long[]> before = new HashMap<>();
+                for (Disk d : touched.values()) {
+                    before.put(d.disk, new long[] {d.durable, d.newestWriteMicros});
+                    d.durable = d.applied;
+                    d.newestWriteMicros = d.appliedNewest;
+                }
+                try {
+                    persistLocked();
+                } catch (IOException | RuntimeException e) {
+                    for (Disk d : touched.values()) {
+                        d.durable = before.get(d.disk)[0];
+                        d.newestWriteMicros = before.get(d.disk)[1];
+                    }
+                    throw e;
+                }
+                for (Disk d : touched.values()) {
+                    acks.add(new Message.Ack(d.disk, d.durable));
+                }
+            } finally {
+                lock.unlock();
+            }
+            touched.clear();
+            for (Message.Ack a : acks) {
+                send(a);
+            }
+        }
+    }
+
+    private record Queued(BatchHeader header, ByteBuffer frame) {
+    }
+
+    // ------------------------------------------------------------------ status, close
+
+    /** The last durably applied sequence of a disk (0 if none). */
+    public long lastApplied(DiskId disk) {
+        lock.lock();
+        try {
+            Disk d = disks.get(disk);
+            return d == null ? 0 : d.durable;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public Stage stage() {
+        return Stage.MASTER_TARGET;
+    }
+
+    @Override
+    public List<DiskReplicationStatus> disks() {
+        lock.lock();
+        try {
+            List<DiskReplicationStatus> out = new ArrayList<>();
+            for (Disk d : disks.values()) {
+                Instant newest = d.newestWriteMicros == Long.MIN_VALUE ? null
+                        : Instant.EPOCH.plus(d.newestWriteMicros, ChronoUnit.MICROS);
+                out.add(new DiskReplicationStatus(d.disk, Stage.MASTER_TARGET, d.state, d.message, d.applied,
+                        d.durable, Math.max(0, d.queuedBytes), d.queuedFirstWrites.peekFirst(), newest, d.bytesIn,
+                        d.bytesOut));
+            }
+            return out;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public void close() {
+        lock.lock();
+        try {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+        synchronized (this) {
+            closeQuietly(server);
+            server = null;
+        }
+        for (Session s : new ArrayList<>(sessions.values())) {
+            s.stop();
+        }
+        applyLock.lock();
+        lock.lock();
+        try {
+            for (Disk d : disks.values()) {
+                closeQuietly(d.volume);
+                d.volume = null;
+            }
+        } finally {
+            lock.unlock();
+            applyLock.unlock();
+        }
+    }
+
+    static void closeQuietly(Closeable c) {
+        if (c != null) {
+            try {
+                c.close();
+            } catch (IOException e) {
+                LOG.log(Level.DEBUG, "closing " + c + ": " + e);
+            }
+        }
+    }
+}

@@ -1,0 +1,168 @@
+package org.secondsite.mastertarget.internal;
+
+import java.net.InetSocketAddress;
+import java.time.Clock;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.ConfigurationPolicy;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
+import org.osgi.service.metatype.annotations.Designate;
+import org.secondsite.api.compress.Compressor;
+import org.secondsite.api.replication.DiskReplicationStatus;
+import org.secondsite.api.replication.ReplicationMonitor;
+import org.secondsite.api.storage.StorageBackend;
+import org.secondsite.api.transport.ComponentIdentity;
+import org.secondsite.api.transport.Transport;
+import org.secondsite.api.transport.TransportSecurity;
+
+/**
+ * The OSGi shell of {@link MasterTarget}. Transports, compressors and storage backends are
+ * collected by name with greedy dynamic references: a batch whose compressor is missing is
+ * held until one registers; when the transport or the storage backend goes away,
+ * connections are closed and the process server resumes from the durable state once it
+ * returns.
+ */
+@Component(name = "org.secondsite.mastertarget", service = ReplicationMonitor.class,
+        configurationPolicy = ConfigurationPolicy.OPTIONAL)
+@Designate(ocd = MasterTargetConfig.class)
+public final class MasterTargetComponent implements ReplicationMonitor {
+
+    private final Map<String, Transport> transports = new ConcurrentHashMap<>();
+    private final Map<String, Compressor> compressors = new ConcurrentHashMap<>();
+    private final Map<String, StorageBackend> storages = new ConcurrentHashMap<>();
+    private volatile ComponentIdentity identity;
+    private volatile MasterTarget core;
+
+    @Activate
+    public MasterTargetComponent(MasterTargetConfig config) {
+        String v = config.listen().trim();
+        int colon = v.lastIndexOf(':');
+        if (colon <= 0) {
+            throw new IllegalArgumentException("listen '" + config.listen() + "' must be host:port, e.g. 0.0.0.0:9444");
+        }
+        int port;
+        try {
+            port = Integer.parseInt(v.substring(colon + 1));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("listen '" + config.listen() + "': port is not a number");
+        }
+        InetSocketAddress listen = new InetSocketAddress(v.substring(0, colon).replace("[", "").replace("]", ""), port);
+        core = new MasterTarget(new MasterTarget.Options(listen, config.transport(), config.storage(),
+                config.groupBytes()), this::componentId, transports::get, this::security, storages::get,
+                compressors::get, Clock.systemUTC());
+    }
+
+    @Deactivate
+    void deactivate() {
+        core.close();
+    }
+
+    private String componentId() {
+        ComponentIdentity id = identity;
+        if (id == null) {
+            throw new IllegalStateException("no component identity");
+        }
+        return id.componentId();
+    }
+
+    private TransportSecurity security() {
+        ComponentIdentity id = identity;
+        return id == null ? null : id.transportSecurity();
+    }
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    void bindIdentity(ComponentIdentity id) {
+        identity = id;
+        MasterTarget c = core;
+        if (c != null) {
+            c.ensureListening();
+        }
+    }
+
+    void unbindIdentity(ComponentIdentity id) {
+        if (identity == id) {
+            identity = null;
+        }
+    }
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    void bindTransport(Transport t, Map<String, Object> props) {
+        Object name = props.get(Transport.PROPERTY);
+        if (name != null) {
+            transports.put(name.toString(), t);
+            MasterTarget c = core;
+            if (c != null) {
+                c.ensureListening();
+            }
+        }
+    }
+
+    void unbindTransport(Transport t, Map<String, Object> props) {
+        Object name = props.get(Transport.PROPERTY);
+        if (name != null && transports.remove(name.toString(), t)) {
+            MasterTarget c = core;
+            if (c != null) {
+                c.transportGone(name.toString());
+            }
+        }
+    }
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    void bindCompressor(Compressor c, Map<String, Object> props) {
+        Object name = props.get(Compressor.PROPERTY);
+        if (name != null) {
+            compressors.put(name.toString(), c);
+            MasterTarget m = core;
+            if (m != null) {
+                m.compressorsChanged();
+            }
+        }
+    }
+
+    void unbindCompressor(Compressor c, Map<String, Object> props) {
+        Object name = props.get(Compressor.PROPERTY);
+        if (name != null) {
+            compressors.remove(name.toString(), c);
+        }
+    }
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    void bindStorage(StorageBackend b, Map<String, Object> props) {
+        Object name = props.get(StorageBackend.PROPERTY);
+        if (name != null) {
+            storages.put(name.toString(), b);
+        }
+    }
+
+    void unbindStorage(StorageBackend b, Map<String, Object> props) {
+        Object name = props.get(StorageBackend.PROPERTY);
+        if (name != null && storages.remove(name.toString(), b)) {
+            MasterTarget c = core;
+            if (c != null) {
+                c.storageGone(b);
+            }
+        }
+    }
+
+    @Override
+    public Stage stage() {
+        return Stage.MASTER_TARGET;
+    }
+
+    @Override
+    public List<DiskReplicationStatus> disks() {
+        return core.disks();
+    }
+}

@@ -1,0 +1,964 @@
+package org.secondsite.processserver.internal;
+
+import java.io.Closeable;
+import java.io.EOFException;
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalDateTime;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Function;
+import java.util.function.Supplier;
+
+import org.secondsite.api.appliance.Role;
+import org.secondsite.api.compress.Compressor;
+import org.secondsite.api.model.DeltaBatch;
+import org.secondsite.api.model.DiskId;
+import org.secondsite.api.replication.DiskReplicationStatus;
+import org.secondsite.api.replication.ReplicationMonitor;
+import org.secondsite.api.transport.FrameConnection;
+import org.secondsite.api.transport.Transport;
+import org.secondsite.api.transport.TransportSecurity;
+import org.secondsite.api.transport.TransportServer;
+import org.secondsite.processserver.internal.spool.Spool;
+import org.secondsite.processserver.internal.spool.SpoolEntry;
+import org.secondsite.processserver.internal.spool.SpoolFullException;
+import org.secondsite.processserver.internal.spool.SpoolOptions;
+import org.secondsite.processserver.internal.throttle.BandwidthSchedule;
+import org.secondsite.processserver.internal.throttle.Throttle;
+import org.secondsite.wire.BatchDecoder;
+import org.secondsite.wire.BatchEncoder;
+import org.secondsite.wire.BatchHeader;
+import org.secondsite.wire.Compressors;
+import org.secondsite.wire.ErrorCode;
+import org.secondsite.wire.Message;
+import org.secondsite.wire.MessageCodec;
+import org.secondsite.wire.MessageType;
+import org.secondsite.wire.RecordChecksumException;
+import org.secondsite.wire.ResendReason;
+import org.secondsite.wire.UnknownCompressorException;
+import org.secondsite.wire.WireFormatException;
+import org.secondsite.wire.WireProtocol;
+
+/**
+ * The process server's data path, plain Java: a receiver for agents that verifies each
+ * batch, recompresses it for the WAN and acknowledges it once it is durable in the
+ * {@link Spool}; and a forwarder that sends the spool to the master target within a window
+ * and a bandwidth {@link Throttle}, and releases spool entries once the master target
+ * acknowledges them as durable.
+ *
+ * <h2>Receiving (per agent connection)</h2>
+ * HELLO must come from an agent whose HELLO component id is its certificate's name, with a
+ * common protocol version, else HELLO_ACK refuses with the reason. A BATCH is checked whole
+ * (frame CRC and fields, then record CRCs after decompression) before anything is spooled.
+ * Per disk: a sequence at or below the durable one is acknowledged again and not spooled; a
+ * gap gets RESEND(expected, GAP); a record CRC failure gets RESEND(seq, BAD_CRC); a malformed
+ * frame gets ERROR MALFORMED_FRAME and the connection is closed. A batch whose compressor
+ * this process server lacks is spooled and forwarded as it came (the frame is intact; the
+ * master target holds it until it has the compressor), so nothing is dropped. When the spool
+ * is full the agent gets ERROR RECEIVER_FULL and the connection is closed: the agent keeps
+ * its data and retries with back-off.
+ *
+ * <h2>Durable points</h2>
+ * A disk's durable sequence is the highest spooled one, or the highest the master target
+ * acknowledged (kept in {@link PsState}, written before the spool releases entries), or the
+ * master target's RESUME_POINT, whichever is highest.
+ */
+public final class ProcessServer implements Closeable, ReplicationMonitor {
+    private static final System.Logger LOG = System.getLogger(ProcessServer.class.getName());
+
+    private final ProcessServerOptions options;
+    private final Supplier<String> componentId;
+    private final Function<String, Transport> transports;
+    private final Supplier<TransportSecurity> security;
+    private final Function<String, Compressor> compressors;
+    private final Clock clock;
+    private final Spool spool;
+    private final Throttle throttle;
+
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition changed = lock.newCondition();
+    // ---- guarded by lock ----
+    private final PsState state;
+    private final TreeMap<DiskId, Disk> disks = new TreeMap<>();
+    private boolean closed;
+    private String forwardState = "disconnected";
+    private String forwardMessage = "not connected to the master target yet";
+    private FrameConnection forwardConnection;
+    private long forwardInflight;
+
+    private final Set<FrameConnection> agentConnections = ConcurrentHashMap.newKeySet();
+    private TransportServer server;
+    private String serverTransport;
+    private final Thread forwarder;
+
+    public ProcessServer(ProcessServerOptions options, Supplier<String> componentId,
+                         Function<String, Transport> transports, Supplier<TransportSecurity> security,
+                         Function<String, Compressor> compressors, Clock clock) throws IOException {
+        this.options = Objects.requireNonNull(options, "options");
+        this.componentId = componentId;
+        this.transports = transports;
+        this.security = security;
+        this.compressors = Compressors.withNone(compressors);
+        this.clock = clock;
+        this.throttle = new Throttle(options.schedule(), System::nanoTime,
+                () -> LocalDateTime.now(clock));
+        this.state = new PsState(options.spoolDir());
+        this.spool = Spool.open(new SpoolOptions(options.spoolDir(), options.spoolSegmentBytes(),
+                options.spoolMaxBytes(), WireProtocol.MAX_FRAME_SIZE));
+        try {
+            recover();
+        } catch (IOException | RuntimeException e) {
+            spool.close();
+            throw e;
+        }
+        this.forwarder = new Thread(this::forwardLoop, "secondsite-ps-forwarder");
+        forwarder.setDaemon(true);
+        forwarder.start();
+        ensureListening();
+    }
+
+    /** Rebuilds per-disk figures from the state file and the spool's unreleased entries. */
+    private void recover() throws IOException {
+        for (PsState.Disk d : state.disks().values()) {
+            Disk disk = new Disk(d);
+            disk.durable = d.forwarded();
+            disk.forwarded = d.forwarded();
+            disks.put(d.disk(), disk);
+        }
+        try (Spool.Reader r = spool.readerFromOldestUnreleased()) {
+            for (SpoolEntry e; (e = r.next()) != null;) {
+                Disk disk = disks.get(DiskId.of(e.diskId()));
+                if (disk == null) {
+                    throw new IOException("spool holds disk '" + e.diskId() + "' unknown to " + PsState.FILE
+                            + "; the state file does not belong to this spool");
+                }
+                if (e.sequence() <= disk.forwarded) {
+                    continue; // durable at the master target; released below
+                }
+                disk.pending.addLast(new long[] {e.sequence(), e.nextPosition() - e.position(), e.timestamp()});
+                disk.backlog += e.nextPosition() - e.position();
+                disk.durable = Math.max(disk.durable, e.sequence());
+            }
+        }
+        for (Disk d : disks.values()) {
+            spool.release(d.info.disk().value(), d.forwarded);
+        }
+    }
+
+    public ProcessServerOptions options() {
+        return options;
+    }
+
+    /** Applies a new bandwidth schedule at once, also to a frame waiting for tokens. */
+    public void setSchedule(BandwidthSchedule schedule) {
+        throttle.setSchedule(schedule);
+        lock.lock();
+        try {
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    public Throttle throttle() {
+        return throttle;
+    }
+
+    /** The address the receiver listens on, if it does. */
+    public synchronized InetSocketAddress listenAddress() {
+        return server == null ? null : server.address();
+    }
+
+    /** Per-disk record of the process server. */
+    private static final class Disk {
+        PsState.Disk info;
+        final Object receiveLock = new Object();
+        /** Highest sequence durable here (spooled) or downstream. */
+        long durable;
+        /** Highest sequence the master target acknowledged. */
+        long forwarded;
+        /** Unreleased spool entries: {sequence, bytes, firstWriteMicros}. */
+        final ArrayDeque<long[]> pending = new ArrayDeque<>();
+        long backlog;
+        long bytesIn;
+        long bytesOut;
+        String holding = "";
+        String refused = "";
+
+        Disk(PsState.Disk info) {
+            this.info = info;
+        }
+    }
+
+    // ------------------------------------------------------------------ listening
+
+    /** Starts the receiver when a transport and the identity are available (again). */
+    public synchronized void ensureListening() {
+        if (server != null || isClosed()) {
+            return;
+        }
+        Transport t = transports.apply(options.transport());
+        TransportSecurity sec = security.get();
+        if (t == null || sec == null) {
+            return;
+        }
+        try {
+            server = t.listen(options.listen(), sec, this::serveAgent);
+            serverTransport = options.transport();
+            LOG.log(Level.INFO, "process server: receiving agents on " + server.address());
+        } catch (IOException e) {
+            LOG.log(Level.ERROR, "process server: cannot listen on " + options.listen() + ": " + e, e);
+        }
+    }
+
+    /** A transport service went away: stop using it; connections are re-established when it returns. */
+    public void transportGone(String name) {
+        synchronized (this) {
+            if (server != null && name.equals(serverTransport)) {
+                closeQuietly(server);
+                server = null;
+            }
+        }
+        for (FrameConnection c : agentConnections) {
+            closeQuietly(c);
+        }
+        dropForwardConnection();
+    }
+
+    /** Closes the connection to the master target (as a link failure would). */
+    public void dropForwardConnection() {
+        FrameConnection c;
+        lock.lock();
+        try {
+            c = forwardConnection;
+        } finally {
+            lock.unlock();
+        }
+        closeQuietly(c);
+    }
+
+    /** Closes every agent connection (as a link failure would). */
+    public void dropAgentConnections() {
+        for (FrameConnection c : agentConnections) {
+            closeQuietly(c);
+        }
+    }
+
+    private boolean isClosed() {
+        lock.lock();
+        try {
+            return closed;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    // ------------------------------------------------------------------ receiving
+
+    private void serveAgent(FrameConnection c) throws IOException {
+        agentConnections.add(c);
+        try {
+            new AgentSession(c).run();
+        } finally {
+            agentConnections.remove(c);
+        }
+    }
+
+    private final class AgentSession {
+        final FrameConnection c;
+        final BatchDecoder decoder = new BatchDecoder(compressors);
+        final BatchEncoder encoder = new BatchEncoder();
+        ByteBuffer payload;
+        ByteBuffer out;
+        String agent;
+
+        AgentSession(FrameConnection c) {
+            this.c = c;
+        }
+
+        void run() throws IOException {
+            ByteBuffer f = c.receive();
+            if (f == null) {
+                return;
+            }
+            Message first;
+            try {
+                if (MessageCodec.type(f) != MessageType.HELLO) {
+                    fail(ErrorCode.PROTOCOL_VIOLATION, "the first frame must be HELLO, got " + MessageCodec.type(f));
+                    return;
+                }
+                first = MessageCodec.decode(f);
+            } catch (WireFormatException e) {
+                fail(ErrorCode.MALFORMED_FRAME, e.getMessage());
+                return;
+            }
+            Message.Hello hello = (Message.Hello) first;
+            String refusal = null;
+            if (hello.role() != Role.AGENT) {
+                refusal = "this process server accepts agents only; the peer says it is a " + hello.role();
+            } else if (!hello.componentId().equals(c.peerIdentity())) {
+                refusal = "HELLO names component '" + hello.componentId() + "' but the peer's certificate is '"
+                        + c.peerIdentity() + "'";
+            } else if (WireProtocol.negotiate(WireProtocol.VERSION, WireProtocol.VERSION, hello.minVersion(),
+                    hello.maxVersion()).isEmpty()) {
+                refusal = "unsupported protocol version " + hello.minVersion() + ".." + hello.maxVersion()
+                        + "; this process server speaks " + WireProtocol.VERSION;
+            }
+            if (refusal != null) {
+                LOG.log(Level.WARNING, "process server: refusing " + c.peerIdentity() + ": " + refusal);
+                c.send(MessageCodec.encode(Message.HelloAck.refuse(componentId.get(), refusal)));
+                return;
+            }
+            agent = hello.componentId();
+            c.send(MessageCodec.encode(Message.HelloAck.accept(WireProtocol.VERSION, componentId.get(),
+                    localCompressors())));
+            while ((f = c.receive()) != null) {
+                MessageType type;
+                try {
+                    type = MessageCodec.type(f);
+                    if (type == MessageType.BATCH) {
+                        if (!batch(f)) {
+                            return;
+                        }
+                        continue;
+                    }
+                    Message m = MessageCodec.decode(f);
+                    if (m instanceof Message.Heartbeat) {
+                        c.send(MessageCodec.encode(new Message.Heartbeat(clock.instant(), heartbeatFigures())));
+                    } else if (m instanceof Message.ResumeQuery q) {
+                        c.send(MessageCodec.encode(resumePoint(q)));
+                    } else if (m instanceof Message.DiskInfo d) {
+                        if (!diskInfo(d)) {
+                            return;
+                        }
+                    } else {
+                        fail(ErrorCode.PROTOCOL_VIOLATION, m.type() + " is not expected from an agent");
+                        return;
+                    }
+                } catch (WireFormatException e) {
+                    fail(ErrorCode.MALFORMED_FRAME, e.getMessage());
+                    return;
+                }
+            }
+        }
+
+        private void fail(ErrorCode code, String text) throws IOException {
+            LOG.log(Level.WARNING, "process server: " + code + " from/for " + c.peerIdentity() + ": " + text);
+            c.send(MessageCodec.encode(new Message.ErrorMessage(code, text)));
+        }
+
+        private Message.ResumePoint resumePoint(Message.ResumeQuery q) {
+            lock.lock();
+            try {
+                Map<DiskId, Long> out = new TreeMap<>();
+                if (q.disks().isEmpty()) {
+                    for (Disk d : disks.values()) {
+                        if (agent.equals(d.info.agent())) {
+                            out.put(d.info.disk(), d.durable);
+                        }
+                    }
+                } else {
+                    for (DiskId id : q.disks()) {
+                        Disk d = disks.get(id);
+                        out.put(id, d == null ? 0L : d.durable);
+                    }
+                }
+                return new Message.ResumePoint(out);
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        private boolean diskInfo(Message.DiskInfo m) throws IOException {
+            lock.lock();
+            try {
+                Disk d = disks.get(m.disk());
+                if (d != null && !d.info.agent().equals(agent)) {
+                    fail(ErrorCode.UNAUTHORIZED, "disk " + m.disk() + " is sent by agent '" + d.info.agent()
+                            + "', not '" + agent + "'");
+                    return false;
+                }
+                long forwarded = d == null ? 0 : d.forwarded;
+                PsState.Disk info = new PsState.Disk(m.disk(), m.group(), m.sizeBytes(), agent, forwarded);
+                state.put(info);
+                if (d == null) {
+                    d = new Disk(info);
+                    disks.put(m.disk(), d);
+                } else {
+                    d.info = info;
+                }
+                changed.signalAll();
+                return true;
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        /** Handles one BATCH; false when the connection must end. */
+        private boolean batch(ByteBuffer frame) throws IOException {
+            BatchHeader h = BatchDecoder.readHeader(frame);
+            Disk disk;
+            lock.lock();
+            try {
+                disk = disks.get(h.disk());
+            } finally {
+                lock.unlock();
+            }
+            if (disk == null || !disk.info.agent().equals(agent)) {
+                fail(ErrorCode.PROTOCOL_VIOLATION, "BATCH of disk " + h.disk() + " before its DISK_INFO on this connection");
+                return false;
+            }
+            synchronized (disk.receiveLock) {
+                long durable;
+                lock.lock();
+                try {
+                    durable = disk.durable;
+                } finally {
+                    lock.unlock();
+                }
+                if (h.sequence() <= durable) {
+                    c.send(MessageCodec.encode(new Message.Ack(h.disk(), durable)));
+                    return true;
+                }
+                if (h.sequence() > durable + 1) {
+                    String text = "expected " + (durable + 1) + ", got " + h.sequence();
+                    LOG.log(Level.WARNING, "process server: disk " + h.disk() + ": gap, " + text);
+                    c.send(MessageCodec.encode(new Message.Resend(h.disk(), durable + 1, ResendReason.GAP, text)));
+                    return true;
+                }
+                ByteBuffer toSpool = frame;
+                String holding = "";
+                try {
+                    DeltaBatch b = decoder.decode(frame, this::payloadBuffer);
+                    Compressor wan = compressors.apply(options.wanCompressor());
+                    if (wan != null && !wan.name().equals(h.compressor()) && b.dataBytes() > 0) {
+                        if (out == null) {
+                            out = ByteBuffer.allocateDirect(WireProtocol.MAX_FRAME_SIZE);
+                        }
+                        out.clear();
+                        encoder.encode(b, wan, out);
+                        toSpool = out.flip();
+                    }
+                } catch (RecordChecksumException e) {
+                    LOG.log(Level.WARNING, "process server: " + e.getMessage() + "; asking for a resend");
+                    c.send(MessageCodec.encode(new Message.Resend(h.disk(), h.sequence(), ResendReason.BAD_CRC,
+                            e.getMessage())));
+                    return true;
+                } catch (UnknownCompressorException e) {
+                    holding = "holding: unknown compressor " + e.compressorName();
+                    LOG.log(Level.WARNING, "process server: " + e.getMessage()
+                            + "; spooling and forwarding the frame as received");
+                }
+                try {
+                    spool.append(h.disk().value(), h.sequence(),
+                            ChronoUnit.MICROS.between(Instant.EPOCH, h.firstWrite()), toSpool);
+                } catch (SpoolFullException e) {
+                    lock.lock();
+                    try {
+                        disk.refused = e.getMessage();
+                    } finally {
+                        lock.unlock();
+                    }
+                    LOG.log(Level.WARNING, "process server: refusing batch " + h.disk() + " seq " + h.sequence()
+                            + ": " + e.getMessage());
+                    c.send(MessageCodec.encode(new Message.ErrorMessage(ErrorCode.RECEIVER_FULL, e.getMessage())));
+                    return false;
+                }
+                lock.lock();
+                try {
+                    disk.durable = h.sequence();
+                    long bytes = toSpool.remaining() + 64L;
+                    disk.pending.addLast(new long[] {h.sequence(), bytes,
+                            ChronoUnit.MICROS.between(Instant.EPOCH, h.firstWrite())});
+                    disk.backlog += bytes;
+                    disk.bytesIn += frame.remaining();
+                    disk.holding = holding;
+                    disk.refused = "";
+                    changed.signalAll();
+                } finally {
+                    lock.unlock();
+                }
+                c.send(MessageCodec.encode(new Message.Ack(h.disk(), h.sequence())));
+                return true;
+            }
+        }
+
+        private ByteBuffer payloadBuffer(int length) {
+            if (payload == null || payload.capacity() < length) {
+                payload = ByteBuffer.allocate(Math.max(length, 1 << 20));
+            }
+            return payload.clear();
+        }
+    }
+
+    private List<String> localCompressors() {
+        List<String> out = new ArrayList<>();
+        for (String name : List.of(options.wanCompressor(), "lz4", "zstd")) {
+            if (!out.contains(name) && compressors.apply(name) != null) {
+                out.add(name);
+            }
+        }
+        out.add(Compressors.NONE_NAME);
+        return out;
+    }
+
+    private Map<String, Long> heartbeatFigures() {
+        var f = spool.figures();
+        Map<String, Long> m = new TreeMap<>();
+        m.put("backlog.bytes", f.backlogBytes());
+        m.put("backlog.batches", f.entryCount());
+        m.put("spool.free.bytes", Math.max(0, f.maxBytes() - f.diskBytes()));
+        m.put("rpo.micros", f.hasBacklog()
+                ? Math.max(0, ChronoUnit.MICROS.between(Instant.EPOCH, clock.instant()) - f.oldestTimestamp()) : 0);
+        return m;
+    }
+
+    // ------------------------------------------------------------------ forwarding
+
+    private void forwardLoop() {
+        long backoff = options.backoffMin().toNanos();
+        while (!isClosed()) {
+            boolean progressed = false;
+            try {
+                Transport t = transports.apply(options.transport());
+                TransportSecurity sec = security.get();
+                if (t == null || sec == null) {
+                    setForward("waiting", t == null ? "transport '" + options.transport() + "' is not available"
+                            : "the component identity (TLS material) is not available");
+                } else {
+                    progressed = forwardSession(t, sec);
+                }
+            } catch (IOException | RuntimeException e) {
+                if (isClosed()) {
+                    return;
+                }
+                setForward("disconnected", "link to master target " + options.masterTarget() + " failed: " + e);
+                LOG.log(Level.WARNING, "process server: link to master target " + options.masterTarget()
+                        + " failed: " + e);
+            }
+            if (progressed) {
+                backoff = options.backoffMin().toNanos();
+            }
+            lock.lock();
+            try {
+                long deadline = System.nanoTime() + backoff;
+                while (!closed) {
+                    long left = deadline - System.nanoTime();
+                    if (left <= 0) {
+                        break;
+                    }
+                    changed.awaitNanos(left);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            } finally {
+                lock.unlock();
+            }
+            backoff = Math.min(options.backoffMax().toNanos(), backoff * 2);
+        }
+    }
+
+    private void setForward(String s, String message) {
+        lock.lock();
+        try {
+            forwardState = s;
+            forwardMessage = message;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private boolean forwardSession(Transport t, TransportSecurity sec) throws IOException {
+        InetSocketAddress target = options.masterTarget().isUnresolved()
+                ? new InetSocketAddress(options.masterTarget().getHostString(), options.masterTarget().getPort())
+                : options.masterTarget();
+        FrameConnection c = t.connect(target, sec, options.connectTimeout());
+        AckReader reader = null;
+        try (Spool.Reader sr = spool.readerFromOldestUnreleased()) {
+            lock.lock();
+            try {
+                if (closed) {
+                    return false;
+                }
+                forwardConnection = c;
+                forwardInflight = 0;
+            } finally {
+                lock.unlock();
+            }
+            c.send(MessageCodec.encode(new Message.Hello(componentId.get(), Role.PROCESS_SERVER, localCompressors(),
+                    List.of())));
+            Message m = receiveControl(c);
+            if (!(m instanceof Message.HelloAck ack)) {
+                throw new IOException("master target answered HELLO with " + m.type());
+            }
+            if (!ack.accepted()) {
+                setForward("refused", "master target " + ack.componentId() + " refused this process server: "
+                        + ack.reason());
+                throw new IOException("master target refused this process server: " + ack.reason());
+            }
+            List<DiskId> asked;
+            lock.lock();
+            try {
+                asked = new ArrayList<>(disks.keySet());
+            } finally {
+                lock.unlock();
+            }
+            c.send(MessageCodec.encode(new Message.ResumeQuery(asked)));
+            m = receiveControl(c);
+            if (!(m instanceof Message.ResumePoint point)) {
+                throw new IOException("master target answered RESUME_QUERY with " + m.type());
+            }
+            for (Map.Entry<DiskId, Long> e : point.durable().entrySet()) {
+                forwarded(e.getKey(), e.getValue());
+            }
+            Set<DiskId> announced = new HashSet<>();
+            lock.lock();
+            try {
+                forwardState = "replicating";
+                forwardMessage = "";
+            } finally {
+                lock.unlock();
+            }
+            reader = new AckReader(c);
+            reader.start();
+            pumpSpool(c, sr, reader, announced);
+            return reader.acks > 0;
+        } finally {
+            closeQuietly(c);
+            lock.lock();
+            try {
+                if (forwardConnection == c) {
+                    forwardConnection = null;
+                }
+                forwardInflight = 0;
+                changed.signalAll();
+            } finally {
+                lock.unlock();
+            }
+            if (reader != null) {
+                try {
+                    reader.join(TimeUnit.SECONDS.toMillis(5));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
+    }
+
+    private void pumpSpool(FrameConnection c, Spool.Reader sr, AckReader reader, Set<DiskId> announced)
+            throws IOException {
+        long heartbeatNanos = options.heartbeat().toNanos();
+        long lastSend = System.nanoTime();
+        while (true) {
+            checkAlive(reader, heartbeatNanos);
+            announce(c, announced);
+            SpoolEntry e = sr.next();
+            if (e == null) {
+                if (System.nanoTime() - lastSend >= heartbeatNanos) {
+                    c.send(MessageCodec.encode(new Message.Heartbeat(clock.instant(), heartbeatFigures())));
+                    lastSend = System.nanoTime();
+                }
+                try {
+                    spool.awaitData(sr.position(), 100, TimeUnit.MILLISECONDS);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw new java.io.InterruptedIOException("forwarder interrupted");
+                }
+                continue;
+            }
+            DiskId disk = DiskId.of(e.diskId());
+            int size = e.payload().remaining();
+            lock.lock();
+            try {
+                Disk d = disks.get(disk);
+                if (d == null || e.sequence() <= d.forwarded) {
+                    continue;
+                }
+                while (!closed && reader.ended == null && forwardInflight > 0
+                        && forwardInflight + size > options.windowBytes()) {
+                    changed.awaitNanos(TimeUnit.MILLISECONDS.toNanos(250));
+                    checkAliveLocked(reader, heartbeatNanos);
+                }
+            } catch (InterruptedException ie) {
+                Thread.currentThread().interrupt();
+                throw new java.io.InterruptedIOException("forwarder interrupted");
+            } finally {
+                lock.unlock();
+            }
+            checkAlive(reader, heartbeatNanos);
+            long wait = throttle.reserve(size);
+            while (wait > 0) {
+                lock.lock();
+                try {
+                    if (closed || reader.ended != null) {
+                        break;
+                    }
+                    setForwardLocked("throttled", "bandwidth limit " + throttle.currentRate() + " B/s ("
+                            + throttle.schedule() + ")");
+                    changed.awaitNanos(wait);
+                    if ("throttled".equals(forwardState)) {
+                        forwardState = "replicating";
+                        forwardMessage = "";
+                    }
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw new java.io.InterruptedIOException("forwarder interrupted");
+                } finally {
+                    lock.unlock();
+                }
+                wait = throttle.pendingDelayNanos();
+            }
+            checkAlive(reader, heartbeatNanos);
+            lock.lock();
+            try {
+                forwardInflight += size;
+                Disk d = disks.get(disk);
+                if (d != null) {
+                    d.bytesOut += size;
+                }
+            } finally {
+                lock.unlock();
+            }
+            c.send(e.payload());
+            lastSend = System.nanoTime();
+        }
+    }
+
+    private void setForwardLocked(String s, String message) {
+        forwardState = s;
+        forwardMessage = message;
+    }
+
+    private void checkAlive(AckReader reader, long heartbeatNanos) throws IOException {
+        lock.lock();
+        try {
+            checkAliveLocked(reader, heartbeatNanos);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void checkAliveLocked(AckReader reader, long heartbeatNanos) throws IOException {
+        if (closed) {
+            throw new IOException("process server is closing");
+        }
+        if (reader.ended != null) {
+            throw reader.ended;
+        }
+        if (System.nanoTime() - reader.lastReceived > 3 * heartbeatNanos) {
+            throw new IOException("no frame from the master target for three heartbeat intervals: link lost");
+        }
+    }
+
+    /** Sends DISK_INFO for disks not yet announced on this connection. */
+    private void announce(FrameConnection c, Set<DiskId> announced) throws IOException {
+        List<Message.DiskInfo> infos = new ArrayList<>();
+        lock.lock();
+        try {
+            for (Disk d : disks.values()) {
+                if (!announced.contains(d.info.disk())) {
+                    infos.add(new Message.DiskInfo(d.info.disk(), d.info.group(), d.info.size()));
+                }
+            }
+        } finally {
+            lock.unlock();
+        }
+        for (Message.DiskInfo i : infos) {
+            c.send(MessageCodec.encode(i));
+            announced.add(i.disk());
+        }
+    }
+
+    /** The master target holds {@code disk} durably up to {@code seq}: remember it, then release the spool. */
+    private void forwarded(DiskId disk, long seq) throws IOException {
+        lock.lock();
+        try {
+            Disk d = disks.get(disk);
+            if (d == null || seq <= d.forwarded) {
+                return;
+            }
+            state.put(new PsState.Disk(d.info.disk(), d.info.group(), d.info.size(), d.info.agent(), seq));
+            d.info = state.disks().get(disk);
+            d.forwarded = seq;
+            d.durable = Math.max(d.durable, seq);
+            while (!d.pending.isEmpty() && d.pending.peekFirst()[0] <= seq) {
+                long[] p = d.pending.pollFirst();
+                d.backlog -= p[1];
+                forwardInflight = Math.max(0, forwardInflight - (p[1] - 64));
+            }
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+        spool.release(disk.value(), seq);
+    }
+
+    private static Message receiveControl(FrameConnection c) throws IOException {
+        while (true) {
+            ByteBuffer f = c.receive();
+            if (f == null) {
+                throw new EOFException("master target closed the connection");
+            }
+            Message m = MessageCodec.decode(f);
+            if (m instanceof Message.ErrorMessage e) {
+                throw new IOException("master target sent ERROR " + e.code() + ": " + e.text());
+            }
+            if (!(m instanceof Message.Heartbeat)) {
+                return m;
+            }
+        }
+    }
+
+    /** Reads the master target's ACK, RESEND, ERROR and HEARTBEAT frames. */
+    private final class AckReader extends Thread {
+        final FrameConnection c;
+        volatile IOException ended;
+        volatile long lastReceived = System.nanoTime();
+        volatile long acks;
+
+        AckReader(FrameConnection c) {
+            super("secondsite-ps-forward-receiver");
+            setDaemon(true);
+            this.c = c;
+        }
+
+        @Override
+        public void run() {
+            IOException end;
+            try {
+                while (true) {
+                    ByteBuffer f = c.receive();
+                    if (f == null) {
+                        end = new EOFException("master target closed the connection");
+                        break;
+                    }
+                    lastReceived = System.nanoTime();
+                    Message m = MessageCodec.decode(f);
+                    if (m instanceof Message.Ack a) {
+                        forwarded(a.disk(), a.durableSequence());
+                        acks++;
+                    } else if (m instanceof Message.Resend r) {
+                        LOG.log(Level.INFO, "process server: master target asks disk " + r.disk() + " again from "
+                                + r.fromSequence() + " (" + r.reason() + ": " + r.text() + "); resuming on a new connection");
+                        end = new IOException("RESEND " + r.disk() + " from " + r.fromSequence() + " (" + r.reason()
+                                + ": " + r.text() + ")");
+                        break;
+                    } else if (m instanceof Message.ErrorMessage e) {
+                        end = new IOException("master target sent ERROR " + e.code() + ": " + e.text());
+                        break;
+                    }
+                }
+            } catch (IOException e) {
+                end = e;
+            }
+            ended = end;
+            closeQuietly(c);
+            lock.lock();
+            try {
+                changed.signalAll();
+            } finally {
+                lock.unlock();
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ status, close
+
+    @Override
+    public Stage stage() {
+        return Stage.PROCESS_SERVER;
+    }
+
+    @Override
+    public List<DiskReplicationStatus> disks() {
+        lock.lock();
+        try {
+            List<DiskReplicationStatus> out = new ArrayList<>();
+            for (Disk d : disks.values()) {
+                String s = forwardState;
+                String msg = forwardMessage;
+                if (!d.refused.isEmpty()) {
+                    s = "spool-full";
+                    msg = d.refused;
+                } else if (!d.holding.isEmpty()) {
+                    s = d.holding;
+                    msg = "batches are spooled and forwarded as received; the master target applies them once it"
+                            + " has the compressor";
+                }
+                Instant oldest = d.pending.isEmpty() ? null
+                        : Instant.EPOCH.plus(d.pending.peekFirst()[2], ChronoUnit.MICROS);
+                out.add(new DiskReplicationStatus(d.info.disk(), Stage.PROCESS_SERVER, s, msg, d.durable,
+                        d.forwarded, d.backlog, oldest, null, d.bytesIn, d.bytesOut));
+            }
+            return out;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The spool (for figures). */
+    public Spool spool() {
+        return spool;
+    }
+
+    @Override
+    public void close() throws IOException {
+        lock.lock();
+        try {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+        synchronized (this) {
+            closeQuietly(server);
+            server = null;
+        }
+        dropAgentConnections();
+        dropForwardConnection();
+        try {
+            forwarder.join(TimeUnit.SECONDS.toMillis(10));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        spool.close();
+    }
+
+    static void closeQuietly(Closeable c) {
+        if (c != null) {
+            try {
+                c.close();
+            } catch (IOException e) {
+                LOG.log(Level.DEBUG, "closing " + c + ": " + e);
+            }
+        }
+    }
+
+    /** For status displays: the age of the oldest write not yet durable at the master target. */
+    public Duration lag() {
+        var f = spool.figures();
+        return f.hasBacklog() ? Duration.of(Math.max(0, ChronoUnit.MICROS.between(Instant.EPOCH, clock.instant())
+                - f.oldestTimestamp()), ChronoUnit.MICROS) : Duration.ZERO;
+    }
+}

@@ -1,0 +1,42 @@
+package org.secondsite.processserver.internal;
+
+import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+
+@ObjectClassDefinition(name = "SecondSite process server",
+        description = "Receives agent batches, spools them durably, compresses and forwards them to the master target.")
+@interface ProcessServerConfig {
+    @AttributeDefinition(name = "Listen", description = "host:port the receiver listens on for agents")
+    String listen() default "0.0.0.0:9443";
+
+    @AttributeDefinition(name = "Master target", description = "host:port of the master target")
+    String masterTarget() default "localhost:9444";
+
+    @AttributeDefinition(name = "Transport", description = "Name of the transport plugin (secondsite.transport)")
+    String transport() default "tls";
+
+    @AttributeDefinition(name = "WAN compressor", description = "Compressor batches are spooled and forwarded with")
+    String wanCompressor() default "lz4";
+
+    @AttributeDefinition(name = "Spool directory", description = "${karaf.data} is expanded")
+    String spoolDir() default "${karaf.data}/secondsite/spool";
+
+    @AttributeDefinition(name = "Spool size bound", description = "Bytes; when reached, agents are told to hold and retry")
+    long spoolMaxBytes() default 20L * 1024 * 1024 * 1024;
+
+    @AttributeDefinition(name = "Spool segment size", description = "Bytes per segment file")
+    long spoolSegmentBytes() default 64L * 1024 * 1024;
+
+    @AttributeDefinition(name = "Bandwidth schedule", description = "Limit towards the master target, applied live, "
+            + "e.g. 'Mon-Fri 08:00-18:00=20MB/s, *=0' (0 = unlimited; first matching rule wins)")
+    String bandwidthSchedule() default "";
+
+    @AttributeDefinition(name = "Window", description = "Bytes forwarded and not yet acknowledged (>= 18874368)")
+    long windowBytes() default 64L * 1024 * 1024;
+
+    @AttributeDefinition(name = "Heartbeat", description = "Idle seconds before a heartbeat; the link is lost after three")
+    int heartbeatSeconds() default 5;
+
+    @AttributeDefinition(name = "Maximum reconnect delay", description = "Cap of the exponential back-off, in seconds")
+    int backoffMaxSeconds() default 30;
+}
