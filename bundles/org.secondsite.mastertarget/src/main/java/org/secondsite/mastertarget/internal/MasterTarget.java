@@ -168,6 +168,9 @@ public final class MasterTarget implements Closeable, ReplicationMonitor {
 
     // ------------------------------------------------------------------ listening
 
+    private static final java.time.Duration LISTEN_RETRY = java.time.Duration.ofSeconds(2);
+    private boolean listenRetryPending;
+
     public synchronized void ensureListening() {
         if (server != null || isClosed()) {
             return;
@@ -182,8 +185,26 @@ public final class MasterTarget implements Closeable, ReplicationMonitor {
             serverTransport = options.transport();
             LOG.log(Level.INFO, "master target: receiving process servers on " + server.address());
         } catch (IOException e) {
-            LOG.log(Level.ERROR, "master target: cannot listen on " + options.listen() + ": " + e, e);
+            // Typically the port is still held by the listener being replaced (a transport update) or by
+            // another process: keep trying, the operator sees why in the log.
+            LOG.log(Level.ERROR, "master target: cannot listen on " + options.listen() + ": " + e + "; retrying in "
+                    + LISTEN_RETRY.toSeconds() + " s");
+            scheduleListenRetry();
         }
+    }
+
+    private synchronized void scheduleListenRetry() {
+        if (listenRetryPending || isClosed()) {
+            return;
+        }
+        listenRetryPending = true;
+        java.util.concurrent.CompletableFuture.delayedExecutor(LISTEN_RETRY.toMillis(),
+                java.util.concurrent.TimeUnit.MILLISECONDS).execute(() -> {
+                    synchronized (this) {
+                        listenRetryPending = false;
+                    }
+                    ensureListening();
+                });
     }
 
     public synchronized InetSocketAddress listenAddress() {
@@ -197,6 +218,8 @@ public final class MasterTarget implements Closeable, ReplicationMonitor {
                 server = null;
             }
         }
+        // An update registers the new transport before the old one goes: listen on it now.
+        ensureListening();
         dropConnections();
     }
 

@@ -210,6 +210,9 @@ public final class ProcessServer implements Closeable, ReplicationMonitor {
     // ------------------------------------------------------------------ listening
 
     /** Starts the receiver when a transport and the identity are available (again). */
+    private static final java.time.Duration LISTEN_RETRY = java.time.Duration.ofSeconds(2);
+    private boolean listenRetryPending;
+
     public synchronized void ensureListening() {
         if (server != null || isClosed()) {
             return;
@@ -224,8 +227,26 @@ public final class ProcessServer implements Closeable, ReplicationMonitor {
             serverTransport = options.transport();
             LOG.log(Level.INFO, "process server: receiving agents on " + server.address());
         } catch (IOException e) {
-            LOG.log(Level.ERROR, "process server: cannot listen on " + options.listen() + ": " + e, e);
+            // Typically the port is still held by the listener being replaced (a transport update) or by
+            // another process: keep trying, the operator sees why in the log.
+            LOG.log(Level.ERROR, "process server: cannot listen on " + options.listen() + ": " + e + "; retrying in "
+                    + LISTEN_RETRY.toSeconds() + " s");
+            scheduleListenRetry();
         }
+    }
+
+    private synchronized void scheduleListenRetry() {
+        if (listenRetryPending || isClosed()) {
+            return;
+        }
+        listenRetryPending = true;
+        java.util.concurrent.CompletableFuture.delayedExecutor(LISTEN_RETRY.toMillis(),
+                java.util.concurrent.TimeUnit.MILLISECONDS).execute(() -> {
+                    synchronized (this) {
+                        listenRetryPending = false;
+                    }
+                    ensureListening();
+                });
     }
 
     /** A transport service went away: stop using it; connections are re-established when it returns. */
@@ -236,6 +257,8 @@ public final class ProcessServer implements Closeable, ReplicationMonitor {
                 server = null;
             }
         }
+        // An update registers the new transport before the old one goes: listen on it now.
+        ensureListening();
         for (FrameConnection c : agentConnections) {
             closeQuietly(c);
         }

@@ -45,7 +45,7 @@ public class HealthResource {
 
     @GET
     @Produces(MediaType.APPLICATION_JSON)
-    @RolesAllowed({Appliance.ROLE_VIEWER, Appliance.ROLE_OPERATOR, Appliance.ROLE_ADMIN})
+    @RolesAllowed(Appliance.ROLE_VIEWER)
     public Health health() {
         RoleState rs = appliance.roleState();
         Instant started = appliance.startedAt();

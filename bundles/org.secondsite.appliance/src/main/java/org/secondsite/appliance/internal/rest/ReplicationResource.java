@@ -1,0 +1,58 @@
+package org.secondsite.appliance.internal.rest;
+
+import java.time.Instant;
+import java.util.List;
+
+import javax.annotation.security.RolesAllowed;
+import javax.ws.rs.GET;
+import javax.ws.rs.Path;
+import javax.ws.rs.Produces;
+import javax.ws.rs.core.MediaType;
+
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.jaxrs.whiteboard.propertytypes.JSONRequired;
+import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsApplicationSelect;
+import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsResource;
+import org.secondsite.api.appliance.Appliance;
+import org.secondsite.api.replication.DiskReplicationStatus;
+import org.secondsite.appliance.internal.ReplicationOverview;
+
+/** {@code GET /api/v1/replication}: every disk at every replication stage running here. */
+@Component(service = ReplicationResource.class)
+@JaxrsResource
+@JSONRequired
+@JaxrsApplicationSelect(Appliance.REST_APPLICATION_SELECT)
+@Path("replication")
+public class ReplicationResource {
+
+    /** One disk at one stage, as JSON. Times are ISO-8601 or null; lag in milliseconds. */
+    public record Disk(String disk, String stage, String state, String message, long lastSequence,
+                       long acknowledgedSequence, long backlogBytes, String oldestPendingWrite,
+                       String newestAppliedWrite, long lagMillis, long bytesIn, long bytesOut) {
+    }
+
+    private final ReplicationOverview overview;
+
+    @Activate
+    public ReplicationResource(@Reference ReplicationOverview overview) {
+        this.overview = overview;
+    }
+
+    @GET
+    @Produces(MediaType.APPLICATION_JSON)
+    @RolesAllowed(Appliance.ROLE_VIEWER)
+    public List<Disk> list() {
+        Instant now = Instant.now();
+        return overview.disks().stream().map(d -> toJson(d, now)).toList();
+    }
+
+    private static Disk toJson(DiskReplicationStatus d, Instant now) {
+        return new Disk(d.disk().value(), d.stage().name().toLowerCase().replace('_', '-'), d.state(), d.message(),
+                d.lastSequence(), d.acknowledgedSequence(), d.backlogBytes(),
+                d.oldestPendingWrite() == null ? null : d.oldestPendingWrite().toString(),
+                d.newestAppliedWrite() == null ? null : d.newestAppliedWrite().toString(),
+                d.lag(now).toMillis(), d.bytesIn(), d.bytesOut());
+    }
+}
