@@ -129,7 +129,7 @@ public class ApplianceService implements Appliance {
                 "initial-admin-password").toAbsolutePath().toString();
         String msg = String.format("%nSecondSite %s is up in the '%s' role.%n"
                 + "  REST API : http://localhost:%s/api/v1/health%n"
-                + "  SSH shell: ssh -p %s admin@localhost   (commands: dr:status, dr:role, dr:* )%n"
+                + "  SSH shell: ssh -p %s admin@localhost   (commands: dr:status, dr:replication, dr:role, dr:demo)%n"
                 + "  Log in as 'admin'; the first-start password is in %s%n",
                 version, role.id(), http, ssh, secret);
         LOG.info(msg);
