@@ -27,10 +27,14 @@ import org.secondsite.appliance.internal.ReplicationOverview;
 @Path("replication")
 public class ReplicationResource {
 
-    /** One disk at one stage, as JSON. Times are ISO-8601 or null; lag in milliseconds. */
+    /**
+     * One disk at one stage, as JSON. Times are ISO-8601 or null; lag in milliseconds; rates in
+     * bytes per second over the last sampling interval.
+     */
     public record Disk(String disk, String stage, String state, String message, long lastSequence,
                        long acknowledgedSequence, long backlogBytes, String oldestPendingWrite,
-                       String newestAppliedWrite, long lagMillis, long bytesIn, long bytesOut) {
+                       String newestAppliedWrite, long lagMillis, long bytesIn, long bytesOut,
+                       long bytesInPerSecond, long bytesOutPerSecond) {
     }
 
     private final ReplicationOverview overview;
@@ -45,14 +49,15 @@ public class ReplicationResource {
     @RolesAllowed(Appliance.ROLE_VIEWER)
     public List<Disk> list() {
         Instant now = Instant.now();
-        return overview.disks().stream().map(d -> toJson(d, now)).toList();
+        return overview.rows().stream().map(r -> toJson(r, now)).toList();
     }
 
-    private static Disk toJson(DiskReplicationStatus d, Instant now) {
+    private static Disk toJson(ReplicationOverview.Row row, Instant now) {
+        DiskReplicationStatus d = row.status();
         return new Disk(d.disk().value(), d.stage().name().toLowerCase().replace('_', '-'), d.state(), d.message(),
                 d.lastSequence(), d.acknowledgedSequence(), d.backlogBytes(),
                 d.oldestPendingWrite() == null ? null : d.oldestPendingWrite().toString(),
                 d.newestAppliedWrite() == null ? null : d.newestAppliedWrite().toString(),
-                d.lag(now).toMillis(), d.bytesIn(), d.bytesOut());
+                d.lag(now).toMillis(), d.bytesIn(), d.bytesOut(), (long) row.inPerSecond(), (long) row.outPerSecond());
     }
 }

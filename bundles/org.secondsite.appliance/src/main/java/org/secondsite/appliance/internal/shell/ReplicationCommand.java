@@ -20,7 +20,8 @@ import org.secondsite.appliance.internal.ReplicationOverview;
         detailedDescription = "One row per disk and stage (agent, process server, master target). 'Last' is the newest "
                 + "sequence the stage took in, 'Acked' the newest the next stage holds durably (for the master target: "
                 + "applied). 'Lag' is the age of the oldest write not yet durable downstream: the data a failure of this "
-                + "stage now would cost. 'Replica at' is the source time of the newest write the replica contains.")
+                + "stage now would cost. 'Replica at' is the source time of the newest write the replica contains. "
+                + "In/s and Out/s are measured over the last " + ReplicationOverview.SAMPLE_SECONDS + " s.")
 public class ReplicationCommand implements Action {
     private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("HH:mm:ss.SSS").withZone(ZoneId.systemDefault());
 
@@ -29,17 +30,19 @@ public class ReplicationCommand implements Action {
 
     @Override
     public Object execute() {
-        List<DiskReplicationStatus> disks = overview.disks();
+        List<ReplicationOverview.Row> rows = overview.rows();
         Instant now = Instant.now();
         ShellTable table = new ShellTable();
         for (String c : new String[] {"Disk", "Stage", "State", "Last", "Acked", "Backlog", "Lag", "Replica at", "In",
-            "Out", "Detail"}) {
+            "In/s", "Out", "Out/s", "Detail"}) {
             table.column(c);
         }
-        for (DiskReplicationStatus d : disks) {
+        for (ReplicationOverview.Row row : rows) {
+            DiskReplicationStatus d = row.status();
             table.addRow().addContent(d.disk().value(), d.stage().name().toLowerCase().replace('_', '-'), d.state(),
                     d.lastSequence(), d.acknowledgedSequence(), bytes(d.backlogBytes()), lag(d.lag(now)),
-                    d.newestApplied().map(TIME::format).orElse("-"), bytes(d.bytesIn()), bytes(d.bytesOut()),
+                    d.newestApplied().map(TIME::format).orElse("-"), bytes(d.bytesIn()),
+                    bytes((long) row.inPerSecond()), bytes(d.bytesOut()), bytes((long) row.outPerSecond()),
                     d.message());
         }
         table.emptyTableText("no protected disk at any stage of this appliance");
