@@ -128,15 +128,17 @@ public final class BatchDecoder {
         }
     }
 
-    private static final class Parsed {
+    static final class Parsed {
         WireReader reader;
         BatchHeader header;
         int recordsAt;
+        /** Offset from the frame's start of the (compressed) payload, right after the tags. */
+        int payloadAt;
         List<ConsistencyTag> tags;
         ByteBuffer compressed;
     }
 
-    private static Parsed parse(ByteBuffer frame) throws WireFormatException {
+    static Parsed parse(ByteBuffer frame) throws WireFormatException {
         WireReader r = WireReader.open(frame);
         if (r.type() != MessageType.BATCH) {
             throw new WireFormatException("expected a BATCH frame, got " + r.type());
@@ -228,6 +230,7 @@ public final class BatchDecoder {
         p.reader = r;
         p.recordsAt = recordsAt;
         p.tags = tags;
+        p.payloadAt = r.offset();
         p.compressed = r.slice(compressedLength, "payload");
         r.expectEnd();
         p.header = new BatchHeader(disk, group, sequence, Fields.instant(first), Fields.instant(last), recordCount,

@@ -7,15 +7,18 @@ import java.nio.charset.CharsetEncoder;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.function.Function;
 import java.util.zip.CRC32C;
 
 import org.secondsite.api.compress.CompressionException;
 import org.secondsite.api.compress.Compressor;
+import org.secondsite.api.model.ChangeKind;
 import org.secondsite.api.model.ChangeRecord;
 import org.secondsite.api.model.ConsistencyTag;
 import org.secondsite.api.model.DeltaBatch;
 import org.secondsite.wire.internal.Codes;
 import org.secondsite.wire.internal.Fields;
+import org.secondsite.wire.internal.WireReader;
 import org.secondsite.wire.internal.WireWriter;
 
 /**
@@ -137,6 +140,131 @@ public final class BatchEncoder {
         return w.finish(crc);
     }
 
+    /**
+     * Re-encodes a BATCH frame with another compressor without building change records (the
+     * process server's hot path): the frame is checked whole as {@link BatchDecoder#decode}
+     * checks it (frame CRC, fields, record CRCs after decompression), then the header, record
+     * table and tags are written again with {@code to}'s name and the payload compressed with
+     * {@code to}. A payload that travelled uncompressed ({@code none}) is verified and
+     * compressed where it lies in {@code frame}; any other is decompressed once into this
+     * encoder's scratch buffer. Record CRCs are those of the frame (checked, not recomputed).
+     *
+     * @return the new frame's length, written at {@code out}'s position, which moves past it
+     * @throws UnknownCompressorException if the frame's compressor is not found
+     * @throws RecordChecksumException if a record's data fails its CRC32C
+     * @throws WireFormatException if the frame is malformed or does not decompress
+     * @throws IllegalArgumentException if {@code out} is read-only or has less room than
+     *         {@link #maxRecompressedLength} asks
+     * @throws CompressionException if {@code to} fails
+     */
+    public int recompress(ByteBuffer frame, Function<String, Compressor> compressors, Compressor to, ByteBuffer out)
+            throws WireFormatException, UnknownCompressorException, CompressionException {
+        BatchDecoder.Parsed p = BatchDecoder.parse(frame);
+        BatchHeader h = p.header;
+        String toName = Fields.checkCompressor(to.name());
+        int payload = h.payloadLength();
+        int maxLen = maxRecompressedLength(p, to);
+        if (out.isReadOnly()) {
+            throw new IllegalArgumentException("output buffer is read-only");
+        }
+        if (out.remaining() < maxLen) {
+            throw new IllegalArgumentException("batch " + h.disk() + " seq " + h.sequence() + " may need " + maxLen
+                    + " bytes, the buffer has " + out.remaining() + " left");
+        }
+        ByteBuffer data = null;
+        if (payload > 0) {
+            if (Compressors.NONE_NAME.equals(h.compressor()) && h.compressedLength() == payload) {
+                data = p.compressed;
+            } else {
+                Compressor from = compressors.apply(h.compressor());
+                if (from == null) {
+                    throw new UnknownCompressorException(h);
+                }
+                ByteBuffer s = scratch(payload, out.isDirect());
+                s.limit(payload);
+                try {
+                    from.decompress(p.compressed.duplicate(), s, payload);
+                } catch (CompressionException | RuntimeException e) {
+                    throw new WireFormatException("BATCH " + h.disk() + " seq " + h.sequence() + ": payload of "
+                            + h.compressedLength() + " bytes does not decompress with '" + h.compressor() + "' to "
+                            + payload + " bytes: " + e.getMessage(), e);
+                }
+                if (s.position() != payload) {
+                    throw new WireFormatException("BATCH " + h.disk() + " seq " + h.sequence() + ": compressor '"
+                            + h.compressor() + "' produced " + s.position() + " bytes, expected " + payload);
+                }
+                data = s.flip();
+            }
+            WireReader r = p.reader;
+            int dataOffset = 0;
+            for (int i = 0; i < h.recordCount(); i++) {
+                int at = p.recordsAt + i * WireProtocol.RECORD_ENTRY_SIZE;
+                if (r.u8At(at) != Codes.changeKind(ChangeKind.WRITE)) {
+                    continue;
+                }
+                int length = r.intAt(at + 9);
+                crc.reset();
+                crc.update(data.duplicate().limit(dataOffset + length).position(dataOffset));
+                int expected = r.intAt(at + 13);
+                if ((int) crc.getValue() != expected) {
+                    throw new RecordChecksumException(h, i, expected, (int) crc.getValue());
+                }
+                dataOffset += length;
+            }
+        }
+
+        WireWriter w = new WireWriter(out, MessageType.BATCH);
+        w.ascii8(h.disk().value());
+        w.ascii8(h.group().value());
+        w.i64(h.sequence());
+        w.i64(Fields.micros(h.firstWrite()));
+        w.i64(Fields.micros(h.lastWrite()));
+        w.i32(h.recordCount());
+        w.u16(h.tagCount());
+        w.ascii8(toName);
+        w.i32(payload);
+        int compressedAt = w.position();
+        w.i32(0);
+        ByteBuffer src = frame.duplicate();
+        int base = src.position();
+        w.bytes(src.limit(base + p.payloadAt).position(base + p.recordsAt)); // record table and tags, as they are
+        if (payload > 0) {
+            ByteBuffer dst = out.duplicate();
+            dst.position(w.position());
+            dst.limit(out.limit() - 4);
+            int compressed;
+            try {
+                compressed = to.compress(data.duplicate(), dst);
+            } catch (CompressionException e) {
+                throw e;
+            } catch (RuntimeException e) {
+                throw new CompressionException("compressor '" + toName + "' failed: " + e, e);
+            }
+            if (compressed < 0 || compressed > WireProtocol.MAX_COMPRESSED_PAYLOAD || dst.position() != w.position() + compressed) {
+                throw new CompressionException("compressor '" + toName + "' reported " + compressed
+                        + " bytes for " + payload + " input bytes (limit " + WireProtocol.MAX_COMPRESSED_PAYLOAD + ")");
+            }
+            w.advance(compressed);
+            w.i32At(compressedAt, compressed);
+        }
+        return w.finish(crc);
+    }
+
+    /** Upper bound of the frame {@link #recompress} writes for {@code frame} with {@code to}. */
+    public static int maxRecompressedLength(ByteBuffer frame, Compressor to) throws WireFormatException {
+        return maxRecompressedLength(BatchDecoder.parse(frame), to);
+    }
+
+    private static int maxRecompressedLength(BatchDecoder.Parsed p, Compressor to) {
+        BatchHeader h = p.header;
+        int payload = h.payloadLength();
+        long bound = payload == 0 ? 0 : Math.max(0, to.maxCompressedLength(payload));
+        long len = (long) HEADER_FIXED + 1 + h.disk().value().length() + 1 + h.group().value().length()
+                + 1 + to.name().length() + (p.payloadAt - p.recordsAt)
+                + Math.min(bound, WireProtocol.MAX_COMPRESSED_PAYLOAD) + 4;
+        return (int) Math.min(len, WireProtocol.MAX_FRAME_SIZE);
+    }
+
     /** Checks the batch against the protocol's limits; returns its payload length. */
     private static int checkLimits(DeltaBatch batch) {
         if (batch.records().size() > WireProtocol.MAX_RECORDS) {
@@ -177,17 +305,22 @@ public final class BatchEncoder {
         return names;
     }
 
-    /** Copies the WRITE records' data into the scratch buffer, back to back. */
-    private ByteBuffer gather(List<ChangeRecord> records, int payload, boolean direct) {
-        if (payload == 0) {
-            return null;
-        }
+    /** The reused scratch buffer, cleared, with room for {@code payload} bytes. */
+    private ByteBuffer scratch(int payload, boolean direct) {
         if (scratch == null || scratch.capacity() < payload || scratch.isDirect() != direct) {
             int cap = Math.max(MIN_SCRATCH, Integer.highestOneBit(payload - 1) << 1);
             cap = Math.min(Math.max(cap, payload), WireProtocol.MAX_PAYLOAD);
             scratch = direct ? ByteBuffer.allocateDirect(cap) : ByteBuffer.allocate(cap);
         }
-        ByteBuffer s = scratch.clear();
+        return scratch.clear();
+    }
+
+    /** Copies the WRITE records' data into the scratch buffer, back to back. */
+    private ByteBuffer gather(List<ChangeRecord> records, int payload, boolean direct) {
+        if (payload == 0) {
+            return null;
+        }
+        ByteBuffer s = scratch(payload, direct);
         for (ChangeRecord r : records) {
             if (r.hasData()) {
                 s.put(r.data());

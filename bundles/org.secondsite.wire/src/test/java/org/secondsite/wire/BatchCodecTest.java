@@ -93,6 +93,49 @@ class BatchCodecTest {
     }
 
     @Test
+    void recompressYieldsTheSameBatchUnderAnotherCompressor() throws Exception {
+        DeltaBatch batch = sample(new Random(11));
+        var all = Compressors.withNone(TestCompressors.ALL);
+        for (Compressor from : List.of(Compressors.NONE, TestCompressors.IDENTITY, TestCompressors.RLE)) {
+            for (boolean direct : new boolean[] {false, true}) {
+                ByteBuffer frame = ByteBuffer.wrap(encode(batch, from));
+                int max = BatchEncoder.maxRecompressedLength(frame, TestCompressors.RLE);
+                ByteBuffer out = direct ? ByteBuffer.allocateDirect(max) : ByteBuffer.allocate(max);
+                int n = encoder.recompress(frame, all, TestCompressors.RLE, out);
+                assertEquals(n, out.position());
+                out.flip();
+                assertEquals("rle", BatchDecoder.readHeader(out).compressor());
+                DeltaBatch back = decoder.decode(out);
+                assertEquals(batch, back, from.name());
+                for (int i = 0; i < batch.records().size(); i++) {
+                    if (batch.records().get(i).hasData()) {
+                        assertEquals(batch.records().get(i).data(), back.records().get(i).data(), "record " + i);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void recompressChecksRecordCrcsAndKnowsItsCompressors() throws Exception {
+        DeltaBatch batch = sample(new Random(12));
+        byte[] frame = encode(batch, Compressors.NONE);
+        BatchHeader h = BatchDecoder.readHeader(ByteBuffer.wrap(frame));
+        int payloadAt = frame.length - 4 - h.compressedLength();
+        frame[payloadAt + 10] ^= 1; // damage record 0's data, then make the frame CRC right again
+        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        crc.update(frame, 0, frame.length - 4);
+        ByteBuffer.wrap(frame).putInt(frame.length - 4, (int) crc.getValue());
+        ByteBuffer out = ByteBuffer.allocate(BatchEncoder.maxRecompressedLength(ByteBuffer.wrap(frame), TestCompressors.RLE));
+        RecordChecksumException e = assertThrows(RecordChecksumException.class, () -> encoder.recompress(
+                ByteBuffer.wrap(frame), Compressors.withNone(TestCompressors.ALL), TestCompressors.RLE, out));
+        assertEquals(0, e.recordIndex());
+        byte[] rle = encode(batch, TestCompressors.RLE);
+        assertThrows(UnknownCompressorException.class, () -> encoder.recompress(ByteBuffer.wrap(rle),
+                Map.of("copy", TestCompressors.IDENTITY)::get, TestCompressors.IDENTITY, ByteBuffer.allocate(1 << 20)));
+    }
+
+    @Test
     void readHeaderNeedsNoCompressor() throws Exception {
         DeltaBatch batch = sample(new Random(4));
         byte[] frame = encode(batch, TestCompressors.RLE);

@@ -356,6 +356,8 @@ public final class MasterTarget implements Closeable, ReplicationMonitor {
         final ReentrantLock sendLock = new ReentrantLock();
         volatile boolean stopped;
         Thread applier;
+        /** Used by the applier thread only. */
+        private ByteBuffer payload;
 
         Session(FrameConnection c) {
             this.c = c;
@@ -750,7 +752,7 @@ public final class MasterTarget implements Closeable, ReplicationMonitor {
                     lock.unlock();
                 }
                 try {
-                    return decoder.decode(q.frame);
+                    return decoder.decode(q.frame, this::payloadBuffer);
                 } catch (UnknownCompressorException e) {
                     commit(touched); // acknowledge what is applied before holding
                     touched.clear();
@@ -774,6 +776,17 @@ public final class MasterTarget implements Closeable, ReplicationMonitor {
                     }
                 }
             }
+        }
+
+        /**
+         * The applier's reused payload buffer: a batch's records are slices of it until they are
+         * written, before the next batch is decoded. Direct, so volume writes need no copy.
+         */
+        private ByteBuffer payloadBuffer(int length) {
+            if (payload == null || payload.capacity() < length) {
+                payload = ByteBuffer.allocateDirect(Math.max(length, 4 << 20));
+            }
+            return payload.clear();
         }
 
         private void commitQuietly(Map<DiskId, Disk> touched) {

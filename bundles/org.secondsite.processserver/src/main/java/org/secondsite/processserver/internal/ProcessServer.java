@@ -28,7 +28,6 @@ import java.util.function.Supplier;
 
 import org.secondsite.api.appliance.Role;
 import org.secondsite.api.compress.Compressor;
-import org.secondsite.api.model.DeltaBatch;
 import org.secondsite.api.model.DiskId;
 import org.secondsite.api.replication.DiskReplicationStatus;
 import org.secondsite.api.replication.ReplicationMonitor;
@@ -352,33 +351,42 @@ public final class ProcessServer implements Closeable, ReplicationMonitor {
             agent = hello.componentId();
             c.send(MessageCodec.encode(Message.HelloAck.accept(WireProtocol.VERSION, componentId.get(),
                     localCompressors())));
-            while ((f = c.receive()) != null) {
-                MessageType type;
-                try {
-                    type = MessageCodec.type(f);
-                    if (type == MessageType.BATCH) {
-                        if (!batch(f)) {
-                            return;
-                        }
-                        continue;
-                    }
-                    Message m = MessageCodec.decode(f);
-                    if (m instanceof Message.Heartbeat) {
-                        c.send(MessageCodec.encode(new Message.Heartbeat(clock.instant(), heartbeatFigures())));
-                    } else if (m instanceof Message.ResumeQuery q) {
-                        c.send(MessageCodec.encode(resumePoint(q)));
-                    } else if (m instanceof Message.DiskInfo d) {
-                        if (!diskInfo(d)) {
-                            return;
-                        }
-                    } else {
-                        fail(ErrorCode.PROTOCOL_VIOLATION, m.type() + " is not expected from an agent");
+            FrameReader frames = new FrameReader(c);
+            frames.start();
+            try {
+                while ((f = frames.take()) != null) {
+                    if (!handle(f)) {
                         return;
                     }
-                } catch (WireFormatException e) {
-                    fail(ErrorCode.MALFORMED_FRAME, e.getMessage());
-                    return;
                 }
+            } finally {
+                frames.finish();
+            }
+        }
+
+        /** Handles one frame after HELLO; false when the connection must end. */
+        private boolean handle(ByteBuffer f) throws IOException {
+            MessageType type;
+            try {
+                type = MessageCodec.type(f);
+                if (type == MessageType.BATCH) {
+                    return batch(f);
+                }
+                Message m = MessageCodec.decode(f);
+                if (m instanceof Message.Heartbeat) {
+                    c.send(MessageCodec.encode(new Message.Heartbeat(clock.instant(), heartbeatFigures())));
+                } else if (m instanceof Message.ResumeQuery q) {
+                    c.send(MessageCodec.encode(resumePoint(q)));
+                } else if (m instanceof Message.DiskInfo d) {
+                    return diskInfo(d);
+                } else {
+                    fail(ErrorCode.PROTOCOL_VIOLATION, m.type() + " is not expected from an agent");
+                    return false;
+                }
+                return true;
+            } catch (WireFormatException e) {
+                fail(ErrorCode.MALFORMED_FRAME, e.getMessage());
+                return false;
             }
         }
 
@@ -469,15 +477,17 @@ public final class ProcessServer implements Closeable, ReplicationMonitor {
                 ByteBuffer toSpool = frame;
                 String holding = "";
                 try {
-                    DeltaBatch b = decoder.decode(frame, this::payloadBuffer);
                     Compressor wan = compressors.apply(options.wanCompressor());
-                    if (wan != null && !wan.name().equals(h.compressor()) && b.dataBytes() > 0) {
+                    if (wan != null && !wan.name().equals(h.compressor()) && h.payloadLength() > 0) {
+                        // checked whole and recompressed in one pass, without building change records
                         if (out == null) {
                             out = ByteBuffer.allocateDirect(WireProtocol.MAX_FRAME_SIZE);
                         }
                         out.clear();
-                        encoder.encode(b, wan, out);
+                        encoder.recompress(frame, compressors, wan, out);
                         toSpool = out.flip();
+                    } else {
+                        decoder.decode(frame, this::payloadBuffer); // checks the record CRCs
                     }
                 } catch (RecordChecksumException e) {
                     LOG.log(Level.WARNING, "process server: " + e.getMessage() + "; asking for a resend");
@@ -528,6 +538,81 @@ public final class ProcessServer implements Closeable, ReplicationMonitor {
                 payload = ByteBuffer.allocate(Math.max(length, 1 << 20));
             }
             return payload.clear();
+        }
+    }
+
+    /**
+     * Reads an agent connection's frames on its own thread, a few ahead of the session that
+     * handles them, so that TLS decryption of the next batch overlaps with checking,
+     * recompressing and spooling the current one. Frames are handed over in order.
+     */
+    private static final class FrameReader extends Thread {
+        /** Frames read ahead, at most; each is at most {@link WireProtocol#MAX_FRAME_SIZE}. */
+        static final int AHEAD = 2;
+        private static final ByteBuffer END = ByteBuffer.allocate(0);
+        private final FrameConnection c;
+        private final java.util.concurrent.ArrayBlockingQueue<ByteBuffer> queue =
+                new java.util.concurrent.ArrayBlockingQueue<>(AHEAD);
+        private volatile boolean stopped;
+        private volatile IOException failure;
+
+        FrameReader(FrameConnection c) {
+            super("secondsite-ps-agent-reader");
+            setDaemon(true);
+            this.c = c;
+        }
+
+        @Override
+        public void run() {
+            try {
+                ByteBuffer f;
+                while (!stopped && (f = c.receive()) != null) {
+                    if (!hand(f)) {
+                        return;
+                    }
+                }
+            } catch (IOException e) {
+                failure = e;
+            }
+            hand(END);
+        }
+
+        private boolean hand(ByteBuffer f) {
+            try {
+                while (!stopped) {
+                    if (queue.offer(f, 100, TimeUnit.MILLISECONDS)) {
+                        return true;
+                    }
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return false;
+        }
+
+        /** The next frame, or null at the end of the connection; rethrows the read failure. */
+        ByteBuffer take() throws IOException {
+            ByteBuffer f;
+            try {
+                f = queue.take();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new java.io.InterruptedIOException("process server session interrupted");
+            }
+            if (f == END) {
+                if (failure != null) {
+                    throw failure;
+                }
+                return null;
+            }
+            return f;
+        }
+
+        /** Ends reading: the session is over and its connection is closed. */
+        void finish() {
+            stopped = true;
+            closeQuietly(c);
+            queue.clear();
         }
     }
 

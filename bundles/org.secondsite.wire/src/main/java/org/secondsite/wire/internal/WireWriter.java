@@ -68,6 +68,13 @@ public final class WireWriter {
         }
     }
 
+    /** The remaining bytes of {@code src} as they are (its position is not moved). */
+    public void bytes(ByteBuffer src) {
+        int n = src.remaining();
+        buf.put(pos, src, src.position(), n);
+        pos += n;
+    }
+
     /** UTF-8 bytes with a u16 length. */
     public void utf8(byte[] b) {
         u16(b.length);

@@ -1,0 +1,202 @@
+package org.secondsite.benchmarks.e2e;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.LockSupport;
+
+import org.secondsite.agent.internal.Agent;
+import org.secondsite.agent.internal.AgentOptions;
+import org.secondsite.api.capture.ChangeSink;
+import org.secondsite.api.compress.Compressor;
+import org.secondsite.api.model.ChangeRecord;
+import org.secondsite.api.model.DiskId;
+import org.secondsite.api.model.GroupId;
+import org.secondsite.api.replication.DiskReplicationStatus;
+import org.secondsite.api.storage.StorageBackend;
+import org.secondsite.api.transport.Transport;
+import org.secondsite.compress.lz4.internal.Lz4Codec;
+import org.secondsite.mastertarget.internal.MasterTarget;
+import org.secondsite.processserver.internal.ProcessServer;
+import org.secondsite.processserver.internal.ProcessServerOptions;
+import org.secondsite.storage.file.internal.FileStorageBackend;
+import org.secondsite.testkit.TestData;
+import org.secondsite.testkit.TestPki;
+import org.secondsite.transport.tls.internal.TlsOptions;
+import org.secondsite.transport.tls.internal.TlsTransport;
+
+/**
+ * Benchmark P1 (docs/PERFORMANCE.md), our side; {@code p1.sh} runs it beside the peer pipeline.
+ *
+ * <pre>
+ *   P1 generate FILE BYTES       write BYTES of realistic mixed data (TestData.mixed) to FILE
+ *   P1 ours FILE WORKDIR [SHA]   replicate FILE agent -> PS -> MT and print the rate
+ * </pre>
+ *
+ * "ours": agent, process server and master target in this JVM, each on its own TLS 1.3
+ * connection over loopback; the agent sends uncompressed, the process server spools with
+ * fsync and forwards lz4, the master target applies to file storage with its flush policy.
+ * The file is fed through the agent's ChangeSink as sequential 1 MiB writes (each in its own
+ * buffer, as a capture driver hands them over). Timed: from the first write until the master
+ * target has durably applied the last sequence. Then (untimed) the replica's SHA-256 is
+ * compared with the file's.
+ */
+public final class P1 {
+    static final DiskId DISK = DiskId.of("bench01:disk0");
+    static final int WRITE = 1 << 20;
+
+    private P1() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        if (args.length >= 3 && args[0].equals("generate")) {
+            generate(Path.of(args[1]), Long.parseLong(args[2]));
+        } else if (args.length >= 3 && args[0].equals("ours")) {
+            System.exit(ours(Path.of(args[1]), Path.of(args[2]), args.length > 3 ? args[3] : null));
+        } else {
+            System.err.println("usage: P1 generate FILE BYTES | P1 ours FILE WORKDIR [EXPECTED_SHA256]");
+            System.exit(2);
+        }
+    }
+
+    /** Writes {@code bytes} of mixed data in 64 MiB pieces, each from its own seed. */
+    static void generate(Path file, long bytes) throws IOException {
+        int piece = 64 << 20;
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING)) {
+            long seed = 1;
+            for (long done = 0; done < bytes; done += piece) {
+                ByteBuffer b = ByteBuffer.wrap(TestData.mixed((int) Math.min(piece, bytes - done), seed++));
+                while (b.hasRemaining()) {
+                    ch.write(b);
+                }
+            }
+        }
+    }
+
+    static int ours(Path data, Path work, String expected) throws Exception {
+        long size = Files.size(data);
+        if (size == 0 || size % WRITE != 0) {
+            throw new IllegalArgumentException(data + " must be a positive multiple of 1 MiB, is " + size + " bytes");
+        }
+        Files.createDirectories(work);
+        TestPki pki = TestPki.newCa("p1-ca");
+        TlsTransport tls = new TlsTransport(TlsOptions.defaults());
+        Map<String, Transport> transports = new ConcurrentHashMap<>(Map.of("tls", tls));
+        Map<String, Compressor> psCompressors = new ConcurrentHashMap<>(Map.of("lz4", Lz4Codec.create()));
+        Map<String, Compressor> mtCompressors = new ConcurrentHashMap<>(Map.of("lz4", Lz4Codec.create()));
+        Map<String, Compressor> agentCompressors = new ConcurrentHashMap<>();
+        Path storageRoot = work.resolve("storage");
+        Map<String, StorageBackend> storages = new ConcurrentHashMap<>(Map.of("file",
+                new FileStorageBackend(storageRoot)));
+        var agentSec = pki.security("agent-1", id -> id.equals("ps-1"));
+        var psSec = pki.security("ps-1", id -> id.equals("agent-1") || id.equals("mt-1"));
+        var mtSec = pki.security("mt-1", id -> id.equals("ps-1"));
+        InetSocketAddress any = new InetSocketAddress("127.0.0.1", 0);
+
+        MasterTarget mt = new MasterTarget(new MasterTarget.Options(any, "tls", "file", 64L << 20), () -> "mt-1",
+                transports::get, () -> mtSec, storages::get, mtCompressors::get, Clock.systemUTC());
+        ProcessServer ps = null;
+        Agent agent = null;
+        try {
+            ProcessServerOptions po = ProcessServerOptions.defaults(any, mt.listenAddress(), work.resolve("spool"))
+                    .withWanCompressor("lz4");
+            ps = new ProcessServer(po, () -> "ps-1", transports::get, () -> psSec, psCompressors::get,
+                    Clock.systemUTC());
+            AgentOptions ao = AgentOptions.defaults(ps.listenAddress(), work.resolve("agent")).withCompressor("none");
+            agent = new Agent(ao, () -> "agent-1", transports::get, () -> agentSec, agentCompressors::get,
+                    Clock.systemUTC());
+            ChangeSink sink = agent.protect(DISK, GroupId.of("bench01"), size);
+            awaitLinks(agent, ps);
+            System.out.printf(Locale.ROOT, "ours: agent compressor %s, PS wan compressor %s (%s), %d MiB writes%n",
+                    ao.compressor(), po.wanCompressor(), psCompressors.get("lz4"), WRITE >> 20);
+
+            long start = System.nanoTime();
+            try (FileChannel in = FileChannel.open(data, StandardOpenOption.READ)) {
+                for (long off = 0; off < size; off += WRITE) {
+                    ByteBuffer b = ByteBuffer.allocate(WRITE);
+                    while (b.hasRemaining()) {
+                        if (in.read(b, off + b.position()) < 0) {
+                            throw new IOException("short read of " + data + " at " + (off + b.position()));
+                        }
+                    }
+                    sink.accept(ChangeRecord.write(off, b.flip()));
+                }
+            }
+            sink.flush();
+            long last = agent.disks().get(0).lastSequence();
+            long deadline = System.nanoTime() + Duration.ofMinutes(10).toNanos();
+            while (mt.lastApplied(DISK) < last) {
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException("the master target did not apply sequence " + last
+                            + " within 10 minutes (at " + mt.lastApplied(DISK) + ")");
+                }
+                LockSupport.parkNanos(200_000);
+            }
+            long nanos = System.nanoTime() - start;
+
+            double secs = nanos / 1e9;
+            System.out.printf(Locale.ROOT, "ours: %d bytes in %.2f s = %.1f MB/s (%d batches; PS in %d B, out %d B)%n",
+                    size, secs, size / 1e6 / secs, last, ps.disks().get(0).bytesIn(), ps.disks().get(0).bytesOut());
+            String got = sha256(storageRoot.resolve("volumes").resolve(volumeName() + ".img"));
+            String want = expected != null ? expected : sha256(data);
+            boolean ok = got.equals(want);
+            System.out.println("ours: replica sha256 " + got + (ok ? " == data" : " != data " + want));
+            System.out.printf(Locale.ROOT, "RESULT ours_mbps=%.1f ok=%b%n", size / 1e6 / secs, ok);
+            return ok ? 0 : 1;
+        } finally {
+            if (agent != null) {
+                agent.close();
+            }
+            if (ps != null) {
+                ps.close();
+            }
+            mt.close();
+        }
+    }
+
+    /** Waits until the agent and the process server both replicate, so the clock sees no handshake. */
+    private static void awaitLinks(Agent agent, ProcessServer ps) {
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (true) {
+            DiskReplicationStatus a = agent.disks().get(0);
+            boolean psReady = !ps.disks().isEmpty() && "replicating".equals(ps.disks().get(0).state());
+            if ("replicating".equals(a.state()) && psReady) {
+                return;
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("links not up within 30 s: agent " + a.state() + " " + a.message()
+                        + ", process server " + (ps.disks().isEmpty() ? "no disk" : ps.disks().get(0).state()));
+            }
+            LockSupport.parkNanos(10_000_000);
+        }
+    }
+
+    /** The replica volume name the master target uses for {@link #DISK} (see MasterTarget.volumeName). */
+    private static String volumeName() {
+        return "disk-" + DISK.value().replace("_", "__").replace(":", "_-");
+    }
+
+    static String sha256(Path file) throws Exception {
+        MessageDigest md = MessageDigest.getInstance("SHA-256");
+        try (InputStream in = Files.newInputStream(file)) {
+            byte[] buf = new byte[1 << 20];
+            for (int n; (n = in.read(buf)) > 0;) {
+                md.update(buf, 0, n);
+            }
+        }
+        return HexFormat.of().formatHex(md.digest());
+    }
+}
