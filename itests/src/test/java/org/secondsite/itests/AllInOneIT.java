@@ -142,6 +142,32 @@ public class AllInOneIT extends RoleTestBase {
     }
 
     @Test
+    public void aMalformedSettingIsReportedWithItsReasonAndTheOldRoleKeepsRunning() throws Exception {
+        Configuration cfg = configAdmin.getConfiguration("org.secondsite.agent", "?");
+        Dictionary<String, Object> before = cfg.getProperties();
+        Dictionary<String, Object> bad = new Hashtable<>();
+        for (java.util.Enumeration<String> keys = before.keys(); keys.hasMoreElements();) {
+            String k = keys.nextElement();
+            bad.put(k, before.get(k));
+        }
+        bad.put("windowBytes", "1024");
+        cfg.update(bad);
+        try {
+            await("the agent's failure in /api/v1/health").atMost(ROLE_BUDGET).until(() -> {
+                String body = get("/api/v1/health", "admin", adminPassword()).body();
+                return body.contains("\"status\":\"DEGRADED\"") && body.contains("org.secondsite.agent")
+                        && body.contains("must hold at least one frame");
+            });
+            String status = executeCommand("dr:status");
+            assertTrue(status, status.contains("Problems:") && status.contains("must hold at least one frame"));
+        } finally {
+            cfg.update(before);
+        }
+        await("health OK again").atMost(ROLE_BUDGET).until(() ->
+                get("/api/v1/health", "admin", adminPassword()).body().contains("\"status\":\"OK\""));
+    }
+
+    @Test
     public void viewerMayReadButNotChangeTheRole() throws Exception {
         String status = executeCommandAs("dr:status", "watcher", "viewer", "ssh");
         assertTrue(status, status.contains("Role:    all-in-one"));

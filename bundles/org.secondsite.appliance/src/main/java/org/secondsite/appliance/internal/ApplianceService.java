@@ -15,7 +15,9 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.Executors;
 
 import org.apache.karaf.features.Feature;
@@ -56,11 +58,14 @@ public class ApplianceService implements Appliance {
     private final BundleContext context;
     private final ConfigurationAdmin configAdmin;
     private final RoleReconciler reconciler;
-    private final ExecutorService worker;
+    private final ScheduledExecutorService worker;
     private final String version;
     private final Map<Role, CompletableFuture<RoleState>> waiters = new ConcurrentHashMap<>();
     private volatile RoleState state;
     private volatile boolean announced;
+    /** Incremented by each role change; a retry of an older change is dropped. */
+    private volatile long scheduled;
+    private static final long MAX_RETRY_SECONDS = 60;
 
     @Activate
     public ApplianceService(BundleContext context, ApplianceConfig config,
@@ -72,7 +77,7 @@ public class ApplianceService implements Appliance {
         this.configAdmin = configAdmin;
         this.reconciler = new RoleReconciler(new KarafFeatureOps(features));
         this.version = context.getBundle().getHeaders().get("SecondSite-Version");
-        this.worker = Executors.newSingleThreadExecutor(r -> {
+        this.worker = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "secondsite-role-reconciler");
             t.setDaemon(true);
             return t;
@@ -104,17 +109,34 @@ public class ApplianceService implements Appliance {
 
     private void schedule(Role role) {
         state = new RoleState(role, Phase.RECONCILING, "", Instant.now());
-        worker.execute(() -> {
+        long generation = ++scheduled;
+        worker.execute(() -> reconcile(role, generation, 0));
+    }
+
+    /**
+     * One reconciliation attempt. A failure (for example a features repository not yet loaded at
+     * boot) is retried with growing delays, up to one a minute, until it succeeds or the role changes.
+     */
+    private void reconcile(Role role, long generation, int attempt) {
+        if (generation != scheduled) {
+            return; // superseded by a newer role change
+        }
+        try {
+            String done = reconciler.reconcile(role);
+            LOG.info("Role '{}' applied: {}", role, done);
+            finished(new RoleState(role, Phase.APPLIED, done, Instant.now()));
+            announceOnce(role);
+        } catch (Exception e) {
+            long delay = Math.min(MAX_RETRY_SECONDS, 2L << Math.min(attempt, 5));
+            LOG.error("Role '{}' could not be applied (attempt {}); retrying in {} s", role, attempt + 1, delay, e);
+            finished(new RoleState(role, Phase.FAILED, e.getMessage() + " (attempt " + (attempt + 1)
+                    + "; retrying in " + delay + " s)", Instant.now()));
             try {
-                String done = reconciler.reconcile(role);
-                LOG.info("Role '{}' applied: {}", role, done);
-                finished(new RoleState(role, Phase.APPLIED, done, Instant.now()));
-                announceOnce(role);
-            } catch (Exception e) {
-                LOG.error("Role '{}' could not be applied", role, e);
-                finished(new RoleState(role, Phase.FAILED, String.valueOf(e.getMessage()), Instant.now()));
+                worker.schedule(() -> reconcile(role, generation, attempt + 1), delay, TimeUnit.SECONDS);
+            } catch (RejectedExecutionException shutDown) {
+                // deactivated meanwhile: nothing to retry
             }
-        });
+        }
     }
 
     /** After the first successful reconciliation, tells the person at the console where to go. */

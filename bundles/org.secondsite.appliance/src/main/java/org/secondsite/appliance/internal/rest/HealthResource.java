@@ -18,8 +18,12 @@ import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsApplicationSelect;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsResource;
 import org.secondsite.api.appliance.Appliance;
 import org.secondsite.api.appliance.RoleState;
+import org.secondsite.appliance.internal.ComponentHealth;
 
-/** {@code GET /api/v1/health}: role, version, uptime and plugins of this appliance. */
+/**
+ * {@code GET /api/v1/health}: status ({@code OK}, or {@code DEGRADED} while the role is not applied or a
+ * component does not run, with the reasons), role, version, uptime and plugins of this appliance.
+ */
 @Component(service = HealthResource.class)
 @JaxrsResource
 @JSONRequired
@@ -28,8 +32,9 @@ import org.secondsite.api.appliance.RoleState;
 public class HealthResource {
 
     /** The health document. */
-    public record Health(String role, String rolePhase, String roleMessage, String version, String startedAt,
-                         long uptimeSeconds, List<Plugin> plugins) {
+    public record Health(String status, String role, String rolePhase, String roleMessage, String version,
+                         String startedAt, long uptimeSeconds, List<Plugin> plugins,
+                         List<ComponentHealth.Problem> problems) {
     }
 
     /** One plugin as the health document lists it. */
@@ -37,10 +42,12 @@ public class HealthResource {
     }
 
     private final Appliance appliance;
+    private final ComponentHealth components;
 
     @Activate
-    public HealthResource(@Reference Appliance appliance) {
+    public HealthResource(@Reference Appliance appliance, @Reference ComponentHealth components) {
         this.appliance = appliance;
+        this.components = components;
     }
 
     @GET
@@ -52,8 +59,10 @@ public class HealthResource {
         List<Plugin> plugins = appliance.plugins().stream()
                 .map(p -> new Plugin(p.point().id(), p.name(), p.bundle(), p.version(), p.state()))
                 .toList();
-        return new Health(rs.role().id(), rs.phase().name(), rs.message(), appliance.version(), started.toString(),
-                Duration.between(started, Instant.now()).toSeconds(), plugins);
+        List<ComponentHealth.Problem> problems = components.problems();
+        String status = rs.phase() == RoleState.Phase.APPLIED && problems.isEmpty() ? "OK" : "DEGRADED";
+        return new Health(status, rs.role().id(), rs.phase().name(), rs.message(), appliance.version(),
+                started.toString(), Duration.between(started, Instant.now()).toSeconds(), plugins, problems);
     }
 
 }

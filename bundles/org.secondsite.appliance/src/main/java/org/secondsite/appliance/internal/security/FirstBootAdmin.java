@@ -10,16 +10,17 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 import javax.security.auth.login.AppConfigurationEntry;
 
 import org.apache.karaf.jaas.config.JaasRealm;
 import org.apache.karaf.jaas.modules.BackingEngine;
 import org.apache.karaf.jaas.modules.BackingEngineFactory;
-import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.component.annotations.ReferencePolicyOption;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -36,22 +37,51 @@ public class FirstBootAdmin {
     static final String ADMIN_GROUP = "admingroup";
     private static final String PROPERTIES_MODULE = "org.apache.karaf.jaas.modules.properties.PropertiesLoginModule";
     private static final Logger LOG = LoggerFactory.getLogger(FirstBootAdmin.class);
+    /** One creation at a time in this JVM: realms and engines arrive on several threads. */
+    private static final Object LOCK = new Object();
 
-    @Activate
-    public FirstBootAdmin(
-            @Reference(cardinality = ReferenceCardinality.AT_LEAST_ONE, policyOption = ReferencePolicyOption.GREEDY)
-            List<JaasRealm> realms,
-            @Reference(cardinality = ReferenceCardinality.AT_LEAST_ONE, policyOption = ReferencePolicyOption.GREEDY)
-            List<BackingEngineFactory> factories) throws IOException {
-        Map<String, ?> options = karafPropertiesOptions(realms);
-        if (options == null) {
-            LOG.warn("No 'karaf' JAAS realm with a properties login module: no initial admin created");
-            return;
+    private final List<JaasRealm> realms = new CopyOnWriteArrayList<>();
+    private final List<BackingEngineFactory> factories = new CopyOnWriteArrayList<>();
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    void addRealm(JaasRealm realm) {
+        realms.add(realm);
+        ensureAdmin();
+    }
+
+    void removeRealm(JaasRealm realm) {
+        realms.remove(realm);
+    }
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    void addFactory(BackingEngineFactory factory) {
+        factories.add(factory);
+        ensureAdmin();
+    }
+
+    void removeFactory(BackingEngineFactory factory) {
+        factories.remove(factory);
+    }
+
+    /** Creates the admin if the realm's user file holds no user; does nothing until realm and engine are both there. */
+    private void ensureAdmin() {
+        synchronized (LOCK) {
+            try {
+                createIfNoUser();
+            } catch (IOException | RuntimeException e) {
+                LOG.error("Could not create the initial admin user: {}", e.getMessage(), e);
+            }
         }
+    }
+
+    private void createIfNoUser() throws IOException {
+        Map<String, ?> options = karafPropertiesOptions(realms);
         BackingEngineFactory factory = factories.stream()
                 .filter(f -> PROPERTIES_MODULE.equals(f.getModuleClass())).findFirst().orElse(null);
-        if (factory == null) {
-            return; // the properties backing engine is not registered yet; GREEDY re-activates us when it is
+        if (options == null || factory == null) {
+            return;
         }
         BackingEngine engine = factory.build(options);
         if (!engine.listUsers().isEmpty()) {
@@ -66,7 +96,7 @@ public class FirstBootAdmin {
         String password = Passwords.generate(24);
         engine.addUser(ADMIN, password);
         engine.addGroup(ADMIN, ADMIN_GROUP);
-        checkHashed(usersFile, password);
+        checkStored(usersFile, password);
         Path secret = writeOnce(password);
         String msg = "SecondSite first start: user 'admin' created; its password is in " + secret
                 + " (readable by the owner only). Read it, then delete the file.";
@@ -93,8 +123,8 @@ public class FirstBootAdmin {
         return null;
     }
 
-    /** The stored entry must not contain the password itself. */
-    private static void checkHashed(Path usersFile, String password) throws IOException {
+    /** The stored entry must hold a hash, never the password, and the admin's group. */
+    private static void checkStored(Path usersFile, String password) throws IOException {
         Properties p = new Properties();
         try (var in = Files.newInputStream(usersFile)) {
             p.load(in);
@@ -103,6 +133,10 @@ public class FirstBootAdmin {
         if (entry.contains(password)) {
             throw new IllegalStateException("the admin password was stored in clear in " + usersFile
                     + "; check the encryption settings in etc/org.apache.karaf.jaas.cfg");
+        }
+        if (!entry.contains("_g_:" + ADMIN_GROUP)) {
+            throw new IllegalStateException("the admin entry in " + usersFile + " lost its group " + ADMIN_GROUP
+                    + ": another writer changed the file meanwhile");
         }
     }
 

@@ -2,6 +2,7 @@ package org.secondsite.appliance.internal.shell;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 
 import org.apache.karaf.shell.api.action.Action;
 import org.apache.karaf.shell.api.action.Command;
@@ -11,16 +12,20 @@ import org.apache.karaf.shell.support.table.ShellTable;
 import org.secondsite.api.appliance.Appliance;
 import org.secondsite.api.appliance.PluginInfo;
 import org.secondsite.api.appliance.RoleState;
+import org.secondsite.appliance.internal.ComponentHealth;
 
 @Service
 @Command(scope = "dr", name = "status",
-        description = "Shows this appliance's role, version and uptime, and the plugins installed for each extension point.",
+        description = "Shows this appliance's role, version and uptime, the plugins installed for each extension point, and any component that does not run.",
         detailedDescription = "Plugins are read from the OSGi service registry: every capture driver, compressor, "
                 + "transport, storage backend and hypervisor connector registered now, with the bundle that provides it.")
 public class StatusCommand implements Action {
 
     @Reference
     Appliance appliance;
+
+    @Reference
+    ComponentHealth health;
 
     @Override
     public Object execute() {
@@ -41,6 +46,19 @@ public class StatusCommand implements Action {
         }
         table.emptyTableText("no plugins installed");
         table.print(System.out);
+        List<ComponentHealth.Problem> problems = health.problems();
+        if (!problems.isEmpty()) {
+            System.out.println();
+            System.out.println("Problems:");
+            ShellTable p = new ShellTable();
+            p.column("Component");
+            p.column("State");
+            p.column("Detail");
+            for (ComponentHealth.Problem pr : problems) {
+                p.addRow().addContent(pr.component(), pr.state(), pr.detail());
+            }
+            p.print(System.out);
+        }
         return null;
     }
 
