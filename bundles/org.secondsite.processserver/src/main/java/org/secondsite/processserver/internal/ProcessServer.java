@@ -93,6 +93,8 @@ public final class ProcessServer implements Closeable, ReplicationMonitor {
 
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition changed = lock.newCondition();
+    /** Signalled when {@link #state} has acknowledged sequences to write, or on close. */
+    private final Condition stateDirty = lock.newCondition();
     // ---- guarded by lock ----
     private final PsState state;
     private final TreeMap<DiskId, Disk> disks = new TreeMap<>();
@@ -106,6 +108,9 @@ public final class ProcessServer implements Closeable, ReplicationMonitor {
     private TransportServer server;
     private String serverTransport;
     private final Thread forwarder;
+    private final Thread stateWriter;
+    /** At most one state-file write per this interval while master-target ACKs stream in. */
+    static final Duration STATE_WRITE_INTERVAL = Duration.ofMillis(100);
 
     public ProcessServer(ProcessServerOptions options, Supplier<String> componentId,
                          Function<String, Transport> transports, Supplier<TransportSecurity> security,
@@ -129,6 +134,9 @@ public final class ProcessServer implements Closeable, ReplicationMonitor {
         }
         this.forwarder = new Thread(this::forwardLoop, "secondsite-ps-forwarder");
         forwarder.setDaemon(true);
+        this.stateWriter = new Thread(this::stateWriteLoop, "secondsite-ps-state-writer");
+        stateWriter.setDaemon(true);
+        stateWriter.start();
         forwarder.start();
         ensureListening();
     }
@@ -138,6 +146,7 @@ public final class ProcessServer implements Closeable, ReplicationMonitor {
         for (PsState.Disk d : state.disks().values()) {
             Disk disk = new Disk(d);
             disk.durable = d.forwarded();
+            disk.accepted = d.forwarded();
             disk.forwarded = d.forwarded();
             disks.put(d.disk(), disk);
         }
@@ -154,6 +163,7 @@ public final class ProcessServer implements Closeable, ReplicationMonitor {
                 disk.pending.addLast(new long[] {e.sequence(), e.nextPosition() - e.position(), e.timestamp()});
                 disk.backlog += e.nextPosition() - e.position();
                 disk.durable = Math.max(disk.durable, e.sequence());
+                disk.accepted = disk.durable;
             }
         }
         for (Disk d : disks.values()) {
@@ -191,6 +201,13 @@ public final class ProcessServer implements Closeable, ReplicationMonitor {
         final Object receiveLock = new Object();
         /** Highest sequence durable here (spooled) or downstream. */
         long durable;
+        /**
+         * Highest sequence taken into the spool (maybe not durable yet) or durable downstream;
+         * at least {@link #durable}. What the next batch must follow.
+         */
+        long accepted;
+        /** Spool position just after the entry of {@link #accepted}, when taken by this run (0 if not). */
+        long acceptedEnd;
         /** Highest sequence the master target acknowledged. */
         long forwarded;
         /** Unreleased spool entries: {sequence, bytes, firstWriteMicros}. */
@@ -310,6 +327,7 @@ public final class ProcessServer implements Closeable, ReplicationMonitor {
         ByteBuffer payload;
         ByteBuffer out;
         String agent;
+        Replies replies;
 
         AgentSession(FrameConnection c) {
             this.c = c;
@@ -352,7 +370,9 @@ public final class ProcessServer implements Closeable, ReplicationMonitor {
             c.send(MessageCodec.encode(Message.HelloAck.accept(WireProtocol.VERSION, componentId.get(),
                     localCompressors())));
             FrameReader frames = new FrameReader(c);
+            replies = new Replies(c);
             frames.start();
+            replies.start();
             try {
                 while ((f = frames.take()) != null) {
                     if (!handle(f)) {
@@ -360,8 +380,14 @@ public final class ProcessServer implements Closeable, ReplicationMonitor {
                     }
                 }
             } finally {
+                replies.finish();
                 frames.finish();
             }
+        }
+
+        /** Sends {@code m} after every reply queued before it. */
+        private void send(Message m) throws IOException {
+            replies.put(new Reply(0, null, 0, MessageCodec.encode(m)));
         }
 
         /** Handles one frame after HELLO; false when the connection must end. */
@@ -374,9 +400,9 @@ public final class ProcessServer implements Closeable, ReplicationMonitor {
                 }
                 Message m = MessageCodec.decode(f);
                 if (m instanceof Message.Heartbeat) {
-                    c.send(MessageCodec.encode(new Message.Heartbeat(clock.instant(), heartbeatFigures())));
+                    send(new Message.Heartbeat(clock.instant(), heartbeatFigures()));
                 } else if (m instanceof Message.ResumeQuery q) {
-                    c.send(MessageCodec.encode(resumePoint(q)));
+                    send(resumePoint(q));
                 } else if (m instanceof Message.DiskInfo d) {
                     return diskInfo(d);
                 } else {
@@ -392,7 +418,12 @@ public final class ProcessServer implements Closeable, ReplicationMonitor {
 
         private void fail(ErrorCode code, String text) throws IOException {
             LOG.log(Level.WARNING, "process server: " + code + " from/for " + c.peerIdentity() + ": " + text);
-            c.send(MessageCodec.encode(new Message.ErrorMessage(code, text)));
+            Message.ErrorMessage m = new Message.ErrorMessage(code, text);
+            if (replies == null) {
+                c.send(MessageCodec.encode(m));
+            } else {
+                send(m);
+            }
         }
 
         private Message.ResumePoint resumePoint(Message.ResumeQuery q) {
@@ -457,21 +488,24 @@ public final class ProcessServer implements Closeable, ReplicationMonitor {
                 return false;
             }
             synchronized (disk.receiveLock) {
-                long durable;
+                long accepted;
+                long acceptedEnd;
                 lock.lock();
                 try {
-                    durable = disk.durable;
+                    accepted = disk.accepted;
+                    acceptedEnd = disk.acceptedEnd;
                 } finally {
                     lock.unlock();
                 }
-                if (h.sequence() <= durable) {
-                    c.send(MessageCodec.encode(new Message.Ack(h.disk(), durable)));
+                if (h.sequence() <= accepted) {
+                    // held already: acknowledge again once what this run took of the disk is durable
+                    replies.put(new Reply(acceptedEnd, disk, accepted, null));
                     return true;
                 }
-                if (h.sequence() > durable + 1) {
-                    String text = "expected " + (durable + 1) + ", got " + h.sequence();
+                if (h.sequence() > accepted + 1) {
+                    String text = "expected " + (accepted + 1) + ", got " + h.sequence();
                     LOG.log(Level.WARNING, "process server: disk " + h.disk() + ": gap, " + text);
-                    c.send(MessageCodec.encode(new Message.Resend(h.disk(), durable + 1, ResendReason.GAP, text)));
+                    send(new Message.Resend(h.disk(), accepted + 1, ResendReason.GAP, text));
                     return true;
                 }
                 ByteBuffer toSpool = frame;
@@ -491,17 +525,20 @@ public final class ProcessServer implements Closeable, ReplicationMonitor {
                     }
                 } catch (RecordChecksumException e) {
                     LOG.log(Level.WARNING, "process server: " + e.getMessage() + "; asking for a resend");
-                    c.send(MessageCodec.encode(new Message.Resend(h.disk(), h.sequence(), ResendReason.BAD_CRC,
-                            e.getMessage())));
+                    send(new Message.Resend(h.disk(), h.sequence(), ResendReason.BAD_CRC, e.getMessage()));
                     return true;
                 } catch (UnknownCompressorException e) {
                     holding = "holding: unknown compressor " + e.compressorName();
                     LOG.log(Level.WARNING, "process server: " + e.getMessage()
                             + "; spooling and forwarding the frame as received");
                 }
+                long timestamp = ChronoUnit.MICROS.between(Instant.EPOCH, h.firstWrite());
+                long end;
+                long bytes = toSpool.remaining() + 64L;
                 try {
-                    spool.append(h.disk().value(), h.sequence(),
-                            ChronoUnit.MICROS.between(Instant.EPOCH, h.firstWrite()), toSpool);
+                    // copied into the spool's pending group at once; durable (and acknowledged) later, in order,
+                    // while this thread checks and recompresses the next batch
+                    end = spool.appendNoWait(h.disk().value(), h.sequence(), timestamp, toSpool);
                 } catch (SpoolFullException e) {
                     lock.lock();
                     try {
@@ -511,24 +548,22 @@ public final class ProcessServer implements Closeable, ReplicationMonitor {
                     }
                     LOG.log(Level.WARNING, "process server: refusing batch " + h.disk() + " seq " + h.sequence()
                             + ": " + e.getMessage());
-                    c.send(MessageCodec.encode(new Message.ErrorMessage(ErrorCode.RECEIVER_FULL, e.getMessage())));
+                    send(new Message.ErrorMessage(ErrorCode.RECEIVER_FULL, e.getMessage()));
                     return false;
                 }
                 lock.lock();
                 try {
-                    disk.durable = h.sequence();
-                    long bytes = toSpool.remaining() + 64L;
-                    disk.pending.addLast(new long[] {h.sequence(), bytes,
-                            ChronoUnit.MICROS.between(Instant.EPOCH, h.firstWrite())});
+                    disk.accepted = h.sequence();
+                    disk.acceptedEnd = end;
+                    disk.pending.addLast(new long[] {h.sequence(), bytes, timestamp});
                     disk.backlog += bytes;
                     disk.bytesIn += frame.remaining();
                     disk.holding = holding;
                     disk.refused = "";
-                    changed.signalAll();
                 } finally {
                     lock.unlock();
                 }
-                c.send(MessageCodec.encode(new Message.Ack(h.disk(), h.sequence())));
+                replies.put(new Reply(end, disk, h.sequence(), null));
                 return true;
             }
         }
@@ -538,6 +573,107 @@ public final class ProcessServer implements Closeable, ReplicationMonitor {
                 payload = ByteBuffer.allocate(Math.max(length, 1 << 20));
             }
             return payload.clear();
+        }
+    }
+
+    /**
+     * A reply to an agent, sent in order: {@code frame} if not null; else, once the spool is
+     * durable up to {@code spoolEnd}, ACK of {@code disk} (durable up to {@code sequence} then).
+     */
+    private record Reply(long spoolEnd, Disk disk, long sequence, ByteBuffer frame) {
+    }
+
+    /**
+     * Sends an agent session's replies on their own thread, in the order the session queued
+     * them. An ACK waits until its spool entry is durable (ACK means durable), so the session
+     * checks and recompresses the next batch while the spool writes and syncs this one, and
+     * batches queued meanwhile share one fsync. Per disk ACKs are cumulative and in sequence
+     * order, because the session appends a disk's batches in that order.
+     */
+    private final class Replies extends Thread {
+        /** Replies waiting, at most; the batches they acknowledge are in the spool's pending group. */
+        static final int AHEAD = 8;
+        private static final Reply END = new Reply(0, null, 0, null);
+        private final FrameConnection c;
+        private final java.util.concurrent.ArrayBlockingQueue<Reply> queue =
+                new java.util.concurrent.ArrayBlockingQueue<>(AHEAD);
+        private volatile IOException failure;
+
+        Replies(FrameConnection c) {
+            super("secondsite-ps-agent-replies");
+            setDaemon(true);
+            this.c = c;
+        }
+
+        @Override
+        public void run() {
+            try {
+                for (Reply r; (r = queue.take()) != END;) {
+                    if (failure == null) {
+                        try {
+                            reply(r);
+                        } catch (IOException e) {
+                            failure = e;
+                            closeQuietly(c); // ends the session's reading too
+                        }
+                    }
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+
+        private void reply(Reply r) throws IOException {
+            if (r.frame() != null) {
+                c.send(r.frame());
+                return;
+            }
+            if (r.spoolEnd() > 0) {
+                spool.awaitDurable(r.spoolEnd());
+            }
+            Disk d = r.disk();
+            long durable;
+            lock.lock();
+            try {
+                d.durable = Math.max(d.durable, r.sequence());
+                durable = d.durable;
+                changed.signalAll();
+            } finally {
+                lock.unlock();
+            }
+            c.send(MessageCodec.encode(new Message.Ack(d.info.disk(), durable)));
+        }
+
+        /** Queues {@code r}; fails if replying failed (the connection is then closed). */
+        void put(Reply r) throws IOException {
+            try {
+                while (!queue.offer(r, 100, TimeUnit.MILLISECONDS)) {
+                    check();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new java.io.InterruptedIOException("process server session interrupted");
+            }
+            check();
+        }
+
+        private void check() throws IOException {
+            IOException f = failure;
+            if (f != null) {
+                throw new IOException("replying to agent " + c.peerIdentity() + " failed: " + f.getMessage(), f);
+            }
+        }
+
+        /** Sends what is queued (each ACK once durable), then ends. */
+        void finish() {
+            try {
+                while (isAlive() && !queue.offer(END, 100, TimeUnit.MILLISECONDS)) {
+                    // the replier is waiting for the spool or the link; it drains the queue
+                }
+                join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 
@@ -895,28 +1031,92 @@ public final class ProcessServer implements Closeable, ReplicationMonitor {
         }
     }
 
-    /** The master target holds {@code disk} durably up to {@code seq}: remember it, then release the spool. */
-    private void forwarded(DiskId disk, long seq) throws IOException {
+    /**
+     * The master target holds {@code disk} durably up to {@code seq}: remember it. The state
+     * writer persists it (coalesced, outside the lock) and only then releases the spool
+     * entries it covers, so that a restart never loses the durable point of released entries.
+     */
+    private void forwarded(DiskId disk, long seq) {
         lock.lock();
         try {
             Disk d = disks.get(disk);
             if (d == null || seq <= d.forwarded) {
                 return;
             }
-            state.put(new PsState.Disk(d.info.disk(), d.info.group(), d.info.size(), d.info.agent(), seq));
+            state.update(new PsState.Disk(d.info.disk(), d.info.group(), d.info.size(), d.info.agent(), seq));
             d.info = state.disks().get(disk);
             d.forwarded = seq;
             d.durable = Math.max(d.durable, seq);
+            d.accepted = Math.max(d.accepted, seq);
             while (!d.pending.isEmpty() && d.pending.peekFirst()[0] <= seq) {
                 long[] p = d.pending.pollFirst();
                 d.backlog -= p[1];
                 forwardInflight = Math.max(0, forwardInflight - (p[1] - 64));
             }
             changed.signalAll();
+            stateDirty.signal();
         } finally {
             lock.unlock();
         }
-        spool.release(disk.value(), seq);
+    }
+
+    /**
+     * Writes the acknowledged sequences to the state file at most once per
+     * {@link #STATE_WRITE_INTERVAL} (at once when idle), then releases the spool entries the
+     * written file covers. After a crash the process server may thus send the master target
+     * batches it already holds; the master target acknowledges them without applying them again.
+     */
+    private void stateWriteLoop() {
+        long interval = STATE_WRITE_INTERVAL.toNanos();
+        while (true) {
+            PsState.Snapshot snapshot;
+            lock.lock();
+            try {
+                while (!closed && !state.dirty()) {
+                    stateDirty.await();
+                }
+                if (closed) {
+                    return; // close() writes what is left
+                }
+                snapshot = state.takeSnapshot();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            } finally {
+                lock.unlock();
+            }
+            long next = System.nanoTime() + interval;
+            try {
+                writeStateAndRelease(snapshot);
+            } catch (IOException | RuntimeException e) {
+                LOG.log(Level.ERROR, "process server: cannot write " + PsState.FILE + " in " + options.spoolDir()
+                        + "; spool entries stay until it can: " + e);
+                lock.lock();
+                try {
+                    state.markDirty();
+                } finally {
+                    lock.unlock();
+                }
+            }
+            lock.lock();
+            try {
+                for (long left; !closed && (left = next - System.nanoTime()) > 0;) {
+                    stateDirty.awaitNanos(left);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            } finally {
+                lock.unlock();
+            }
+        }
+    }
+
+    private void writeStateAndRelease(PsState.Snapshot snapshot) throws IOException {
+        state.write(snapshot);
+        for (PsState.Disk d : snapshot.disks().values()) {
+            spool.release(d.disk().value(), d.forwarded());
+        }
     }
 
     private static Message receiveControl(FrameConnection c) throws IOException {
@@ -1047,10 +1247,29 @@ public final class ProcessServer implements Closeable, ReplicationMonitor {
         dropForwardConnection();
         try {
             forwarder.join(TimeUnit.SECONDS.toMillis(10));
+            stateWriter.join(TimeUnit.SECONDS.toMillis(10));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        spool.close();
+        PsState.Snapshot last = null;
+        lock.lock();
+        try {
+            if (state.dirty()) {
+                last = state.takeSnapshot();
+            }
+        } finally {
+            lock.unlock();
+        }
+        try {
+            if (last != null) {
+                writeStateAndRelease(last);
+            }
+        } catch (IOException e) {
+            LOG.log(Level.WARNING, "process server: cannot write " + PsState.FILE + " on close (the master target's"
+                    + " RESUME_POINT gives the durable points again): " + e);
+        } finally {
+            spool.close();
+        }
     }
 
     static void closeQuietly(Closeable c) {

@@ -23,7 +23,10 @@ import org.secondsite.api.model.GroupId;
  * highest sequence the master target acknowledged as durable. The latter is written before
  * the spool releases (and may delete) the entries it covers, so after a restart the process
  * server still knows the durable point of a disk whose entries are all gone. Rewritten
- * atomically (temporary file, fsync, rename, fsync of the directory). Not thread-safe.
+ * atomically (temporary file, fsync, rename, fsync of the directory). Acknowledged sequences
+ * are recorded in memory ({@link #update}) and written in coalesced snapshots outside the
+ * caller's lock ({@link #takeSnapshot}, {@link #write}); the spool may release only what a
+ * written snapshot covers. Not thread-safe except {@link #write}: the caller guards the rest.
  */
 final class PsState {
     static final String FILE = "processserver.state";
@@ -33,6 +36,11 @@ final class PsState {
 
     private final Path file;
     private final TreeMap<DiskId, Disk> disks = new TreeMap<>();
+    private boolean dirty;
+    private long version;
+    private final Object fileLock = new Object();
+    /** Version of the snapshot in the file; guarded by fileLock. */
+    private long written;
 
     PsState(Path dir) throws IOException {
         Files.createDirectories(dir);
@@ -57,15 +65,62 @@ final class PsState {
         return disks;
     }
 
+    /** Records {@code d} and writes the file at once (if anything changed). */
     void put(Disk d) throws IOException {
         if (!d.equals(disks.put(d.disk(), d))) {
-            persist();
+            dirty = true; // written here; left dirty so that the coalesced writer also releases what it covers
+            write(snapshot());
         }
     }
 
-    private void persist() throws IOException {
+    /** Records {@code d} in memory only; {@link #takeSnapshot} and {@link #write} persist it later. */
+    void update(Disk d) {
+        if (!d.equals(disks.put(d.disk(), d))) {
+            dirty = true;
+        }
+    }
+
+    /** Whether something recorded with {@link #update} has not been taken by {@link #takeSnapshot} yet. */
+    boolean dirty() {
+        return dirty;
+    }
+
+    /** Marks the content as to be written again (after a failed write). */
+    void markDirty() {
+        dirty = true;
+    }
+
+    /** A copy of the current content to {@link #write} (outside the caller's lock), clearing the dirty mark. */
+    Snapshot takeSnapshot() {
+        dirty = false;
+        return snapshot();
+    }
+
+    private Snapshot snapshot() {
+        return new Snapshot(++version, new TreeMap<>(disks));
+    }
+
+    /** A versioned copy of the state; a write never replaces a newer one. */
+    record Snapshot(long version, Map<DiskId, Disk> disks) {
+    }
+
+    /**
+     * Writes {@code s} atomically unless a newer snapshot was written already. Thread-safe; may run
+     * outside the lock that guards the rest of this object. On return the file holds {@code s}
+     * or a newer snapshot.
+     */
+    void write(Snapshot s) throws IOException {
+        synchronized (fileLock) {
+            if (s.version() > written) {
+                persist(s.disks());
+                written = s.version();
+            }
+        }
+    }
+
+    private void persist(Map<DiskId, Disk> content) throws IOException {
         Properties p = new Properties();
-        for (Disk d : disks.values()) {
+        for (Disk d : content.values()) {
             p.setProperty(d.disk().value(), d.group().value() + "," + d.size() + "," + d.forwarded() + "," + d.agent());
         }
         StringWriter w = new StringWriter();

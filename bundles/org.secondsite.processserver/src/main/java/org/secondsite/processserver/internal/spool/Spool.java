@@ -45,7 +45,8 @@ import java.util.zip.CRC32C;
  * </pre>
  *
  * <h2>Durability and group commit</h2>
- * {@link #append} returns once the entry is on disk (fdatasync). Concurrent appenders share
+ * {@link #append} returns once the entry is on disk (fdatasync); {@link #appendNoWait} queues
+ * the entry the same way and {@link #awaitDurable} waits for it later. Concurrent appenders share
  * fsyncs: each encodes its entry into a shared pending buffer under the lock; whichever
  * appender finds no flush running takes the whole pending group, writes it with one write
  * and one fsync, publishes the new durable position and wakes the others. Appenders that
@@ -138,6 +139,55 @@ public final class Spool implements Closeable {
      * @throws IOException if the spool is closed or a write failed (the spool is then unusable)
      */
     public long append(String diskId, long sequence, long timestamp, ByteBuffer payload) throws IOException {
+        lock.lock();
+        try {
+            long position = writeEnd; // where the entry starts
+            flushUpTo(enqueueLocked(diskId, sequence, timestamp, payload));
+            return position;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Appends one entry without waiting for it to become durable: the entry is copied into
+     * the pending group at once (so {@code payload} may be reused on return) and in order
+     * with every other append; {@link #awaitDurable} with the returned end position waits
+     * for it. Lets a caller prepare its next entry while this one is being written, and lets
+     * consecutive entries of one caller share an fsync. Readers and {@link #release} see an
+     * entry only once it is durable.
+     *
+     * @return the position just after the entry (what to pass to {@link #awaitDurable})
+     * @throws SpoolFullException if the entry would exceed the size bound (nothing written)
+     * @throws IOException if the spool is closed or a write failed
+     * @see #append
+     */
+    public long appendNoWait(String diskId, long sequence, long timestamp, ByteBuffer payload) throws IOException {
+        lock.lock();
+        try {
+            return enqueueLocked(diskId, sequence, timestamp, payload);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Returns once everything appended before {@code end} is durable, flushing pending
+     * entries (as group-commit leader) if no flush is running.
+     *
+     * @throws IOException if a write failed (the entries are then not durable)
+     */
+    public void awaitDurable(long end) throws IOException {
+        lock.lock();
+        try {
+            flushUpTo(end);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Registers and encodes one entry into the pending group; returns its end position. Lock held. */
+    private long enqueueLocked(String diskId, long sequence, long timestamp, ByteBuffer payload) throws IOException {
         byte[] id = checkDiskId(diskId);
         int payloadLength = payload.remaining();
         if (payloadLength > options.maxEntrySize()) {
@@ -145,39 +195,33 @@ public final class Spool implements Closeable {
                     + "' exceeds the spool's maxEntrySize of " + options.maxEntrySize() + " bytes");
         }
         int frame = PREFIX + FIXED_BODY + id.length + payloadLength;
-        lock.lock();
-        try {
-            ensureUsable();
-            Long last = lastSequence.get(diskId);
-            if (last != null && sequence <= last) {
-                throw new IllegalArgumentException("sequence " + sequence + " for disk '" + diskId
-                        + "' is not above the last spooled sequence " + last);
-            }
-            if (diskBytes + frame > options.maxBytes()) {
-                throw new SpoolFullException(figuresLocked(), frame);
-            }
-            Segment seg = segmentFor(frame);
-            long position = writeEnd;
-            Group g = groupWithRoom(frame);
-            int from = g.buf.position();
-            encode(g.buf, frame, id, sequence, timestamp, payload);
-            g.add(seg, from, g.buf.position());
-            Entry e = new Entry(position, frame, diskId, sequence, timestamp, seg);
-            seg.entries.add(e);
-            seg.size += frame;
-            seg.unreleasedCount++;
-            writeEnd += frame;
-            g.end = writeEnd;
-            diskBytes += frame;
-            backlogBytes += frame;
-            entryCount++;
-            unreleased.computeIfAbsent(diskId, k -> new ArrayDeque<>()).addLast(e);
-            lastSequence.put(diskId, sequence);
-            flushUpTo(writeEnd);
-            return position;
-        } finally {
-            lock.unlock();
+        ensureUsable();
+        Long last = lastSequence.get(diskId);
+        if (last != null && sequence <= last) {
+            throw new IllegalArgumentException("sequence " + sequence + " for disk '" + diskId
+                    + "' is not above the last spooled sequence " + last);
         }
+        if (diskBytes + frame > options.maxBytes()) {
+            throw new SpoolFullException(figuresLocked(), frame);
+        }
+        Segment seg = segmentFor(frame);
+        long position = writeEnd;
+        Group g = groupWithRoom(frame);
+        int from = g.buf.position();
+        encode(g.buf, frame, id, sequence, timestamp, payload);
+        g.add(seg, from, g.buf.position());
+        Entry e = new Entry(position, frame, diskId, sequence, timestamp, seg);
+        seg.entries.add(e);
+        seg.size += frame;
+        seg.unreleasedCount++;
+        writeEnd += frame;
+        g.end = writeEnd;
+        diskBytes += frame;
+        backlogBytes += frame;
+        entryCount++;
+        unreleased.computeIfAbsent(diskId, k -> new ArrayDeque<>()).addLast(e);
+        lastSequence.put(diskId, sequence);
+        return writeEnd;
     }
 
     private static byte[] checkDiskId(String diskId) {

@@ -77,6 +77,44 @@ class SpoolTest {
     }
 
     @Test
+    void appendNoWaitIsInvisibleUntilDurableAndSharesFsyncs() throws Exception {
+        List<byte[]> written = new ArrayList<>();
+        long end = 0;
+        long flushesBefore;
+        try (Spool spool = Spool.open(options(1L << 30))) {
+            flushesBefore = spool.flushCount();
+            ByteBuffer reused = ByteBuffer.allocate(16 * 1024);
+            for (long seq = 1; seq <= 20; seq++) {
+                byte[] p = payload("d", seq, sizeOf(seq));
+                written.add(p);
+                reused.clear().put(p).flip();
+                long next = spool.appendNoWait("d", seq, seq, reused);
+                assertTrue(next > end, "end positions grow");
+                end = next;
+                reused.clear().put(new byte[reused.capacity()]); // the spool copied the entry already
+            }
+            assertTrue(readAll(spool, 0).isEmpty(), "entries not yet awaited are not durable, so not readable");
+            assertEquals(0, spool.release("d", 20), "entries not durable cannot be released");
+            spool.awaitDurable(end);
+            assertEquals(flushesBefore + 1, spool.flushCount(), "twenty queued entries share one fsync");
+            assertEquals(end, spool.durablePosition());
+            spool.awaitDurable(end); // already durable: returns at once
+            assertEquals(flushesBefore + 1, spool.flushCount());
+            assertThrows(IllegalArgumentException.class, () -> spool.appendNoWait("d", 20, 0, ByteBuffer.allocate(1)));
+        }
+        try (Spool spool = Spool.open(options(1L << 30))) {
+            List<SpoolEntry> back = readAll(spool, 0);
+            assertEquals(20, back.size());
+            for (int i = 0; i < 20; i++) {
+                assertEquals(i + 1, back.get(i).sequence());
+                byte[] got = new byte[back.get(i).payload().remaining()];
+                back.get(i).payload().duplicate().get(got);
+                assertArrayEquals(written.get(i), got);
+            }
+        }
+    }
+
+    @Test
     void entriesReadBackInOrderAcrossSegmentsAndAfterReopen() throws Exception {
         MessageDigest expected = MessageDigest.getInstance("SHA-256");
         try (Spool spool = Spool.open(options(64 * SEGMENT))) {
