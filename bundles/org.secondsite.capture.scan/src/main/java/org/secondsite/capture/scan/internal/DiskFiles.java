@@ -1,0 +1,49 @@
+package org.secondsite.capture.scan.internal;
+
+import java.io.EOFException;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** Positional reads and the size of a disk file or block device. */
+final class DiskFiles {
+    private DiskFiles() {
+    }
+
+    /**
+     * Size of a regular file or, on Linux, of a block device ({@code FileChannel.size()} reports 0
+     * for those, so the size is read from {@code /sys/class/block/<name>/size}).
+     */
+    static long size(Path path, FileChannel channel) throws IOException {
+        long size = channel.size();
+        if (size == 0 && !Files.isRegularFile(path)) {
+            Path real = path.toRealPath();
+            Path sys = Path.of("/sys/class/block", real.getFileName().toString(), "size");
+            if (Files.isReadable(sys)) {
+                String sectors = Files.readString(sys).trim();
+                try {
+                    size = Long.parseLong(sectors) * 512;
+                } catch (NumberFormatException e) {
+                    throw new IOException("cannot read the size of block device " + path + ": " + sys + " holds '"
+                            + sectors + "', expected a number of 512-byte sectors", e);
+                }
+            }
+        }
+        return size;
+    }
+
+    /** Reads {@code dst.remaining()} bytes at {@code offset}; a short file is an {@link EOFException}. */
+    static void readFully(FileChannel channel, long offset, ByteBuffer dst) throws IOException {
+        long pos = offset;
+        while (dst.hasRemaining()) {
+            int n = channel.read(dst, pos);
+            if (n < 0) {
+                throw new EOFException("end of file at offset " + pos + " while " + dst.remaining()
+                        + " more bytes were to be read");
+            }
+            pos += n;
+        }
+    }
+}
