@@ -146,6 +146,22 @@ class ReplicationFaultTest {
         }
     }
 
+    @Test
+    void wanCompressorNoneWithANonePluginInstalledReplicates() throws Exception {
+        // Once refused every agent: 'none' was listed twice in the process server's HELLO_ACK.
+        try (Pipeline p = new Pipeline(dir)) {
+            p.psCompressors.put("none", org.secondsite.wire.Compressors.NONE);
+            p.psTweak = o -> o.withWanCompressor("none");
+            p.startMt().startPs().startAgent(o -> o);
+            ChangeSink sink = p.agent.protect(Pipeline.DISK, Pipeline.group(), DISK_SIZE);
+            Pipeline.Workload w = new Pipeline.Workload(DISK_SIZE, 13);
+            w.feed(sink, 4L << 20);
+            sink.flush();
+            ReplicationEndToEndTest.awaitReplicated(p);
+            assertEquals(Pipeline.sha256(w.model), p.replicaSha256());
+        }
+    }
+
     // ---------------------------------------------------------------- protocol-level checks
 
     @Test

@@ -759,7 +759,9 @@ public final class ProcessServer implements Closeable, ReplicationMonitor {
                 out.add(name);
             }
         }
-        out.add(Compressors.NONE_NAME);
+        if (!out.contains(Compressors.NONE_NAME)) {
+            out.add(Compressors.NONE_NAME); // wanCompressor = none, or a 'none' plugin, must not list it twice
+        }
         return out;
     }
 
