@@ -171,9 +171,11 @@ public abstract class SecondSiteTestSupport {
         return executeCommandAs(command, "admin", "admin", "operator", "viewer", "ssh");
     }
 
-    /** The password the appliance generated for 'admin' at first boot. */
+    /** The password the appliance generated for 'admin' at first boot (written once the JAAS realm is up). */
     protected String adminPassword() throws IOException {
         Path file = Paths.get(System.getProperty("karaf.data"), "secondsite", "initial-admin-password");
+        org.awaitility.Awaitility.await("first-boot admin password file").atMost(ROLE_BUDGET)
+                .until(() -> Files.isRegularFile(file) && Files.size(file) > 0);
         return Files.readString(file, StandardCharsets.US_ASCII).trim();
     }
 

@@ -11,11 +11,6 @@ import java.util.Set;
 import javax.annotation.Priority;
 import javax.annotation.security.PermitAll;
 import javax.annotation.security.RolesAllowed;
-import javax.security.auth.Subject;
-import javax.security.auth.callback.NameCallback;
-import javax.security.auth.callback.PasswordCallback;
-import javax.security.auth.callback.UnsupportedCallbackException;
-import javax.security.auth.login.LoginContext;
 import javax.ws.rs.Priorities;
 import javax.ws.rs.container.ContainerRequestContext;
 import javax.ws.rs.container.ContainerRequestFilter;
@@ -25,13 +20,12 @@ import javax.ws.rs.core.HttpHeaders;
 import javax.ws.rs.core.Response;
 import javax.ws.rs.core.SecurityContext;
 
-import org.apache.karaf.jaas.boot.ProxyLoginModule;
-import org.apache.karaf.jaas.boot.principal.RolePrincipal;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsApplicationSelect;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsExtension;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsName;
 import org.secondsite.api.appliance.Appliance;
+import org.secondsite.appliance.internal.security.JaasLogin;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -50,13 +44,12 @@ public class AuthFilter implements ContainerRequestFilter {
     /** Whiteboard name; the application requires an extension of this name. */
     static final String NAME = "secondsite.auth";
     private static final Logger LOG = LoggerFactory.getLogger(AuthFilter.class);
-    private static final String REALM = "karaf";
 
     @Context
     private ResourceInfo resourceInfo;
 
     private final Authenticator authenticator =
-            new Authenticator(AuthFilter::jaasLogin, Duration.ofSeconds(60), Clock.systemUTC());
+            new Authenticator(JaasLogin::login, Duration.ofSeconds(60), Clock.systemUTC());
 
     @Override
     public void filter(ContainerRequestContext request) {
@@ -107,34 +100,5 @@ public class AuthFilter implements ContainerRequestFilter {
             allowed = resourceClass.getAnnotation(RolesAllowed.class);
         }
         return allowed == null ? Set.of(Appliance.ROLE_ADMIN) : new HashSet<>(Arrays.asList(allowed.value()));
-    }
-
-    private static Set<String> jaasLogin(String user, char[] password) throws Exception {
-        Subject subject = new Subject();
-        Thread thread = Thread.currentThread();
-        ClassLoader previous = thread.getContextClassLoader();
-        // LoginContext loads the login module through the context class loader; Karaf's proxy lives on the boot path.
-        thread.setContextClassLoader(ProxyLoginModule.class.getClassLoader());
-        try {
-            LoginContext lc = new LoginContext(REALM, subject, callbacks -> {
-                for (var cb : callbacks) {
-                    if (cb instanceof NameCallback name) {
-                        name.setName(user);
-                    } else if (cb instanceof PasswordCallback pw) {
-                        pw.setPassword(password);
-                    } else {
-                        throw new UnsupportedCallbackException(cb);
-                    }
-                }
-            });
-            lc.login();
-        } finally {
-            thread.setContextClassLoader(previous);
-        }
-        Set<String> roles = new HashSet<>();
-        for (RolePrincipal p : subject.getPrincipals(RolePrincipal.class)) {
-            roles.add(p.getName());
-        }
-        return roles;
     }
 }

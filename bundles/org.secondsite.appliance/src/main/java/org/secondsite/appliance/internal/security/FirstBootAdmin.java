@@ -5,6 +5,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
@@ -18,6 +19,7 @@ import org.apache.karaf.jaas.config.JaasRealm;
 import org.apache.karaf.jaas.modules.BackingEngine;
 import org.apache.karaf.jaas.modules.BackingEngineFactory;
 import org.osgi.service.component.annotations.Component;
+import org.secondsite.api.appliance.Appliance;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
@@ -94,14 +96,55 @@ public class FirstBootAdmin {
                     + " would hold a plain-text password");
         }
         String password = Passwords.generate(24);
-        engine.addUser(ADMIN, password);
-        engine.addGroup(ADMIN, ADMIN_GROUP);
+        // One atomic replacement of the file (not the engine's two rewrites): Karaf's automatic password
+        // encryption watches this file and, reading a half-rewritten one, once dropped the admin's group.
+        String line = ADMIN + " = " + hash(password, options) + ",_g_:" + ADMIN_GROUP;
+        String current = Files.readString(usersFile, StandardCharsets.ISO_8859_1);
+        Path tmp = usersFile.resolveSibling(usersFile.getFileName() + ".secondsite-tmp");
+        Files.writeString(tmp, current + (current.endsWith("\n") ? "" : "\n") + line + "\n",
+                StandardCharsets.ISO_8859_1);
+        Files.move(tmp, usersFile, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         checkStored(usersFile, password);
+        try {
+            if (!JaasLogin.login(ADMIN, password.toCharArray()).contains(Appliance.ROLE_ADMIN)) {
+                throw new IllegalStateException("the new admin logs in without the admin role");
+            }
+        } catch (Exception e) {
+            throw new IllegalStateException("the new admin cannot log in (" + e.getMessage() + "): check the "
+                    + "encryption settings in etc/org.apache.karaf.jaas.cfg", e);
+        }
         Path secret = writeOnce(password);
         String msg = "SecondSite first start: user 'admin' created; its password is in " + secret
                 + " (readable by the owner only). Read it, then delete the file.";
         LOG.warn(msg);
         System.out.println(msg);
+    }
+
+    /**
+     * The stored form of a password as Karaf's basic encryption writes it: a digest of the password's
+     * bytes with the configured algorithm and encoding, between the configured prefix and suffix.
+     */
+    static String hash(String password, Map<String, ?> options) {
+        String algorithm = String.valueOf(options.get("encryption.algorithm"));
+        String encoding = String.valueOf(options.get("encryption.encoding"));
+        String prefix = options.get("encryption.prefix") == null ? "" : options.get("encryption.prefix").toString();
+        String suffix = options.get("encryption.suffix") == null ? "" : options.get("encryption.suffix").toString();
+        byte[] digest;
+        try {
+            digest = java.security.MessageDigest.getInstance(algorithm).digest(password.getBytes(StandardCharsets.UTF_8));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("unknown encryption.algorithm '" + algorithm + "'", e);
+        }
+        String encoded;
+        if ("hexadecimal".equalsIgnoreCase(encoding)) {
+            encoded = java.util.HexFormat.of().withUpperCase().formatHex(digest);
+        } else if ("base64".equalsIgnoreCase(encoding)) {
+            encoded = java.util.Base64.getEncoder().encodeToString(digest);
+        } else {
+            throw new IllegalStateException("unsupported encryption.encoding '" + encoding
+                    + "': use hexadecimal or base64 in etc/org.apache.karaf.jaas.cfg");
+        }
+        return prefix + encoded + suffix;
     }
 
     private static Map<String, ?> karafPropertiesOptions(List<JaasRealm> realms) {
