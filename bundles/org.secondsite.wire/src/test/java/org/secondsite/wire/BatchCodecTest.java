@@ -209,7 +209,7 @@ class BatchCodecTest {
             }
 
             public int compress(ByteBuffer src, ByteBuffer dst) {
-                throw new UnsupportedOperationException();
+                throw new IllegalStateException("this fake only decodes");
             }
 
             public void decompress(ByteBuffer src, ByteBuffer dst, int originalLength) {

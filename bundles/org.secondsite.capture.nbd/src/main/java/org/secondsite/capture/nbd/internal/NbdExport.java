@@ -1,5 +1,6 @@
 package org.secondsite.capture.nbd.internal;
 
+import org.secondsite.api.storage.DiskFiles;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;

@@ -1,5 +1,6 @@
 package org.secondsite.capture.scan.internal;
 
+import org.secondsite.api.storage.DiskFiles;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;

@@ -1,4 +1,4 @@
-package org.secondsite.capture.nbd.internal;
+package org.secondsite.api.storage;
 
 import java.io.EOFException;
 import java.io.IOException;
@@ -7,8 +7,11 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-/** Positional I/O helpers on a disk file or block device. */
-final class DiskFiles {
+/**
+ * Positional I/O on a disk file or block device, for capture drivers and storage backends that
+ * implement {@link BlockDevice} over a {@link FileChannel}.
+ */
+public final class DiskFiles {
     private DiskFiles() {
     }
 
@@ -16,7 +19,7 @@ final class DiskFiles {
      * Size of a regular file or, on Linux, of a block device ({@code FileChannel.size()} reports 0
      * for those, so the size is read from {@code /sys/class/block/<name>/size}).
      */
-    static long size(Path path, FileChannel channel) throws IOException {
+    public static long size(Path path, FileChannel channel) throws IOException {
         long size = channel.size();
         if (size == 0 && !Files.isRegularFile(path)) {
             Path real = path.toRealPath();
@@ -35,7 +38,7 @@ final class DiskFiles {
     }
 
     /** Reads {@code dst.remaining()} bytes at {@code offset}; a short file is an {@link EOFException}. */
-    static void readFully(FileChannel channel, long offset, ByteBuffer dst) throws IOException {
+    public static void readFully(FileChannel channel, long offset, ByteBuffer dst) throws IOException {
         long pos = offset;
         while (dst.hasRemaining()) {
             int n = channel.read(dst, pos);
@@ -47,14 +50,16 @@ final class DiskFiles {
         }
     }
 
-    static void writeFully(FileChannel channel, long offset, ByteBuffer src) throws IOException {
+    /** Writes all of {@code src} at {@code offset}. */
+    public static void writeFully(FileChannel channel, long offset, ByteBuffer src) throws IOException {
         long pos = offset;
         while (src.hasRemaining()) {
             pos += channel.write(src, pos);
         }
     }
 
-    static void checkRange(long offset, long length, long size) throws EOFException {
+    /** Checks that {@code length} bytes at {@code offset} lie within a disk of {@code size} bytes. */
+    public static void checkRange(long offset, long length, long size) throws EOFException {
         if (offset < 0 || length < 0 || offset > size || length > size - offset) {
             throw new EOFException("range " + offset + "+" + length + " is outside the disk (" + size + " bytes)");
         }
