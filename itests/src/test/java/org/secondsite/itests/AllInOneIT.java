@@ -89,7 +89,7 @@ public class AllInOneIT extends RoleTestBase {
     @Test
     public void roleChangesAtRunTimeWithoutRestart() throws Exception {
         try {
-            RoleState agent = appliance.changeRole(Role.AGENT).toCompletableFuture().get(ROLE_BUDGET.toSeconds(),
+            RoleState agent = appliance().changeRole(Role.AGENT).toCompletableFuture().get(ROLE_BUDGET.toSeconds(),
                     TimeUnit.SECONDS);
             assertEquals(agent.message(), Phase.APPLIED, agent.phase());
             // While bundles settle the REST application may be away (404), but never open.
@@ -120,7 +120,7 @@ public class AllInOneIT extends RoleTestBase {
         String out = executeCommand("dr:role bogus");
         assertTrue(out, out.contains("unknown role 'bogus'; valid roles: agent, process-server, master-target, "
                 + "config-server, console, all-in-one"));
-        assertEquals(Role.ALL_IN_ONE, appliance.roleState().role());
+        assertEquals(Role.ALL_IN_ONE, appliance().roleState().role());
 
         // The same through the configuration file's PID: refused, role kept, the reason visible.
         Configuration cfg = configAdmin.getConfiguration("org.secondsite.appliance", null);
@@ -128,8 +128,8 @@ public class AllInOneIT extends RoleTestBase {
         props.put("role", "bogus");
         cfg.update(props);
         try {
-            await("bad role reported").atMost(ROLE_BUDGET).until(() -> appliance.roleState().phase() == Phase.FAILED);
-            RoleState failed = appliance.roleState();
+            await("bad role reported").atMost(ROLE_BUDGET).until(() -> appliance().roleState().phase() == Phase.FAILED);
+            RoleState failed = appliance().roleState();
             assertEquals(Role.ALL_IN_ONE, failed.role());
             assertTrue(failed.message(), failed.message().contains("unknown role 'bogus'"));
             assertTrue(executeCommand("dr:status").contains("unknown role 'bogus'"));
@@ -137,7 +137,7 @@ public class AllInOneIT extends RoleTestBase {
         } finally {
             props.put("role", "all-in-one");
             cfg.update(props);
-            await("role re-applied").atMost(ROLE_BUDGET).until(() -> appliance.roleState().phase() == Phase.APPLIED);
+            awaitRoleApplied("role re-applied");
         }
     }
 
@@ -174,7 +174,7 @@ public class AllInOneIT extends RoleTestBase {
         String out = executeCommandAs("dr:role agent", "watcher", "viewer", "ssh");
         assertTrue(out, out.contains("Insufficient credentials"));
         assertFalse(out, out.contains("Changing role"));
-        assertEquals(Role.ALL_IN_ONE, appliance.roleState().role());
-        assertEquals(Phase.APPLIED, appliance.roleState().phase());
+        assertEquals(Role.ALL_IN_ONE, appliance().roleState().role());
+        assertEquals(Phase.APPLIED, appliance().roleState().phase());
     }
 }

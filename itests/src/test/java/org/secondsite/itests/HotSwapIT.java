@@ -84,7 +84,7 @@ public class HotSwapIT extends SecondSiteTestSupport {
             throws Exception {
         Assume.assumeTrue("qemu-io is not installed (package qemu-utils): it writes through the NBD export",
                 WritePattern.onPath("qemu-io"));
-        await("role applied").atMost(ROLE_BUDGET).until(() -> appliance.roleState().phase() == Phase.APPLIED);
+        awaitRoleApplied("role");
 
         Path dir = Paths.get(System.getProperty("karaf.data"), "hotswap");
         Files.createDirectories(dir);

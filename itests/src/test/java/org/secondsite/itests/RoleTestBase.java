@@ -25,13 +25,12 @@ public abstract class RoleTestBase extends SecondSiteTestSupport {
 
     @Before
     public void roleApplied() {
-        await("role " + bootRole() + " applied").atMost(ROLE_BUDGET)
-                .until(() -> appliance.roleState().phase() == Phase.APPLIED);
+        awaitRoleApplied("role " + bootRole());
     }
 
     @Test
     public void onlyThisRolesFeatureIsInstalled() throws Exception {
-        assertEquals(bootRole(), appliance.roleState().role());
+        assertEquals(bootRole(), appliance().roleState().role());
         assertEquals(Set.of(bootRole().feature()), requiredRoleFeatures());
     }
 
@@ -50,9 +49,9 @@ public abstract class RoleTestBase extends SecondSiteTestSupport {
     public void statusReportsRoleVersionAndEveryRegisteredPlugin() throws Exception {
         String out = executeCommand("dr:status");
         assertTrue(out, out.contains("Role:    " + bootRole().id() + " (applied"));
-        assertTrue(out, out.contains("Version: " + System.getProperty("appliance.version", appliance.version())));
+        assertTrue(out, out.contains("Version: " + System.getProperty("appliance.version", appliance().version())));
         assertTrue(out, out.contains("Uptime:"));
-        for (PluginInfo p : appliance.plugins()) {
+        for (PluginInfo p : appliance().plugins()) {
             assertTrue("dr:status does not list " + p + ":\n" + out,
                     out.lines().anyMatch(l -> l.contains(p.point().id()) && l.contains(p.name())
                             && l.contains(p.bundle()) && l.contains(p.state())));
@@ -79,7 +78,7 @@ public abstract class RoleTestBase extends SecondSiteTestSupport {
         HttpResponse<String> ok = get("/api/v1/health", "admin", adminPassword());
         assertEquals(ok.body(), 200, ok.statusCode());
         assertTrue(ok.body(), ok.body().contains("\"role\":\"" + bootRole().id() + "\""));
-        assertTrue(ok.body(), ok.body().contains("\"version\":\"" + appliance.version() + "\""));
+        assertTrue(ok.body(), ok.body().contains("\"version\":\"" + appliance().version() + "\""));
         for (String plugin : RoleBundles.expectedPlugins(bootRole())) {
             assertTrue("health does not list " + plugin + ": " + ok.body(),
                     ok.body().contains("\"name\":\"" + plugin.substring(plugin.indexOf(':') + 1) + "\""));

@@ -60,14 +60,58 @@ public abstract class SecondSiteTestSupport {
     @Inject
     protected BundleContext bundleContext;
 
-    @Inject
-    protected FeaturesService featuresService;
+    /*
+     * Services are looked up on every use, never injected once: Karaf may re-register a service
+     * during boot (the features service is re-created when its configuration arrives), and a
+     * component bound to it statically is then re-created too. An injected reference would keep
+     * the dead instance, whose role state never moves again.
+     */
 
-    @Inject
-    protected SessionFactory sessionFactory;
+    protected FeaturesService featuresService() {
+        return service(FeaturesService.class);
+    }
 
-    @Inject
-    protected Appliance appliance;
+    protected SessionFactory sessionFactory() {
+        return service(SessionFactory.class);
+    }
+
+    protected Appliance appliance() {
+        return service(Appliance.class);
+    }
+
+    /**
+     * Waits until the appliance reports its role applied. On timeout the failure names the last
+     * role state and the appliance's most recent log errors, so a CI log alone tells why.
+     */
+    protected void awaitRoleApplied(String what) {
+        try {
+            org.awaitility.Awaitility.await(what).atMost(ROLE_BUDGET)
+                    .until(() -> appliance().roleState().phase() == org.secondsite.api.appliance.RoleState.Phase.APPLIED);
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+            throw new AssertionError(what + ": not applied within " + ROLE_BUDGET + "; last state "
+                    + appliance().roleState() + "; recent log errors: " + recentLogErrors(), e);
+        }
+    }
+
+    /** The last few ERROR lines of the appliance's own log, one line. */
+    protected static String recentLogErrors() {
+        Path log = Paths.get(System.getProperty("karaf.log", System.getProperty("karaf.data") + "/log"), "karaf.log");
+        try (java.util.stream.Stream<String> lines = Files.lines(log, StandardCharsets.UTF_8)) {
+            List<String> errors = lines.filter(l -> l.contains("| ERROR |")).collect(java.util.stream.Collectors.toList());
+            return errors.isEmpty() ? "none" : String.join(" // ", errors.subList(Math.max(0, errors.size() - 5), errors.size()));
+        } catch (IOException | java.io.UncheckedIOException e) {
+            return "(cannot read " + log + ": " + e.getMessage() + ")";
+        }
+    }
+
+    /** The service of that type registered now, waiting for one to be there. */
+    protected <T> T service(Class<T> type) {
+        return org.awaitility.Awaitility.await("service " + type.getName()).atMost(ROLE_BUDGET)
+                .until(() -> {
+                    org.osgi.framework.ServiceReference<T> ref = bundleContext.getServiceReference(type);
+                    return ref == null ? null : bundleContext.getService(ref);
+                }, java.util.Objects::nonNull);
+    }
 
     /** The role the appliance boots with. */
     protected abstract Role bootRole();
@@ -110,6 +154,9 @@ public abstract class SecondSiteTestSupport {
                 mavenBundle(maven("org.hamcrest", "hamcrest", "2.2")),
                 mavenBundle(maven("org.awaitility", "awaitility", System.getProperty("awaitility.version"))),
                 vmOption("-Djdk.util.zip.disableZip64ExtraFieldValidation=true")));
+        if (Boolean.getBoolean("it.keepRuntime")) { // -Dit.keepRuntime=true keeps target/exam/<id> with its logs
+            options.add(org.ops4j.pax.exam.karaf.options.KarafDistributionOption.keepRuntimeFolder());
+        }
         // The JDK module flags bin/karaf passes (Pax Exam does not).
         for (String flag : new String[] {
             "--add-reads=java.xml=java.logging",
@@ -146,7 +193,7 @@ public abstract class SecondSiteTestSupport {
     protected String executeCommandAs(String command, String user, String... roles) throws Exception {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8);
-        Session session = sessionFactory.create(System.in, out, out);
+        Session session = sessionFactory().create(System.in, out, out);
         Subject subject = new Subject();
         subject.getPrincipals().add(new UserPrincipal(user));
         for (String r : roles) {
@@ -209,7 +256,7 @@ public abstract class SecondSiteTestSupport {
     /** Names of the SecondSite role features installed as requirements. */
     protected Set<String> requiredRoleFeatures() throws Exception {
         Set<String> names = new TreeSet<>();
-        for (Feature f : featuresService.listRequiredFeatures()) {
+        for (Feature f : featuresService().listRequiredFeatures()) {
             for (Role r : Role.values()) {
                 if (r.feature().equals(f.getName())) {
                     names.add(f.getName());

@@ -25,16 +25,26 @@ import org.secondsite.api.model.DiskId;
  *        contained in the replica; otherwise {@code null}
  * @param bytesIn total bytes received or captured since start
  * @param bytesOut total bytes sent or applied since start
+ * @param tracking for the agent: how it holds the disk's unacknowledged changes; otherwise {@code null}
+ * @param resync for the agent: the disk's current or last resync; {@code null} when none ran
  */
 public record DiskReplicationStatus(DiskId disk, ReplicationMonitor.Stage stage, String state, String message,
                                     long lastSequence, long acknowledgedSequence, long backlogBytes,
                                     Instant oldestPendingWrite, Instant newestAppliedWrite,
-                                    long bytesIn, long bytesOut) {
+                                    long bytesIn, long bytesOut, Tracking tracking, ResyncProgress resync) {
     public DiskReplicationStatus {
         Objects.requireNonNull(disk, "disk");
         Objects.requireNonNull(stage, "stage");
         Objects.requireNonNull(state, "state");
         Objects.requireNonNull(message, "message");
+    }
+
+    /** A status without tracking or resync figures (process server and master target). */
+    public DiskReplicationStatus(DiskId disk, ReplicationMonitor.Stage stage, String state, String message,
+                                 long lastSequence, long acknowledgedSequence, long backlogBytes,
+                                 Instant oldestPendingWrite, Instant newestAppliedWrite, long bytesIn, long bytesOut) {
+        this(disk, stage, state, message, lastSequence, acknowledgedSequence, backlogBytes, oldestPendingWrite,
+                newestAppliedWrite, bytesIn, bytesOut, null, null);
     }
 
     /**
