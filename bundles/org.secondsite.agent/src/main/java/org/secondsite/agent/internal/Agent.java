@@ -279,6 +279,15 @@ public final class Agent implements Closeable, ReplicationMonitor {
         }
 
         private void add(ChangeRecord r) throws IOException {
+            add(r, null);
+        }
+
+        /**
+         * Appends {@code r} to the open batch, waiting for buffer space. With a {@code guard}, appends
+         * only if no write overlapping {@code r} was accepted since the guard was opened, and returns
+         * whether it did; the check comes after any wait, right before the append, under the lock.
+         */
+        private boolean add(ChangeRecord r, SourceRead guard) throws IOException {
             long cost = (r.hasData() ? r.length() : 0) + RECORD_OVERHEAD;
             lock.lock();
             try {
@@ -290,6 +299,12 @@ public final class Agent implements Closeable, ReplicationMonitor {
                 }
                 if (closed || removed) {
                     throw new IOException("disk " + disk + " is no longer protected by this agent");
+                }
+                if (guard != null && writtenSince(guard.token, r.offset(), r.offset() + r.length())) {
+                    return false;
+                }
+                if (!readers.isEmpty() && guard == null) {
+                    recentWrites.addLast(new long[] {++writeCounter, r.offset(), r.offset() + r.length()});
                 }
                 int data = r.hasData() ? r.length() : 0;
                 if (!openRecords.isEmpty() && (openDataBytes + data > options.batchBytes()
@@ -309,6 +324,83 @@ public final class Agent implements Closeable, ReplicationMonitor {
                 bytesIn += data;
                 if (openDataBytes >= options.batchBytes()) {
                     seal();
+                }
+                return true;
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        // ---- reads of the source that enter the stream (resync, dirty-region replay)
+
+        /** Open optimistic source reads: token -> number of readers holding it. */
+        private final TreeMap<Long, Integer> readers = new TreeMap<>();
+        /** Writes accepted while a source read was open: {counter, from, to}, oldest first. */
+        private final ArrayDeque<long[]> recentWrites = new ArrayDeque<>();
+        private long writeCounter;
+
+        /**
+         * Starts an optimistic read of the source: read the range after this, then
+         * {@link #appendSourceRead} it. Between the two a workload write to the same range may be
+         * applied to the disk and accepted here; the append then refuses the (possibly stale) data
+         * and the caller reads again. A write applied to the disk but accepted only after the append
+         * lands after it in the stream, with the same or newer data, so the stream stays in order.
+         */
+        SourceRead openSourceRead() {
+            lock.lock();
+            try {
+                long token = writeCounter;
+                readers.merge(token, 1, Integer::sum);
+                return new SourceRead(this, token);
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        /**
+         * Appends data read from the source at {@code offset} as a WRITE record, unless a write
+         * overlapping it was accepted since {@code read} was opened.
+         *
+         * @return {@code false} when the data may be stale: read the range again with a new
+         *         {@link SourceRead}
+         */
+        boolean appendSourceRead(SourceRead read, long offset, ByteBuffer data) throws IOException {
+            if (read.stream != this || read.closed) {
+                throw new IllegalArgumentException("source read of another disk or already closed");
+            }
+            ChangeRecord r = ChangeRecord.write(offset, data);
+            if (r.length() > options.batchBytes()) {
+                throw new IllegalArgumentException("a source read appends at most batchBytes (" + options.batchBytes()
+                        + ") at once, not " + r.length());
+            }
+            return add(r, read);
+        }
+
+        /** Whether a write overlapping [from, to) was accepted after {@code token}. Lock held. */
+        private boolean writtenSince(long token, long from, long to) {
+            for (Iterator<long[]> it = recentWrites.descendingIterator(); it.hasNext(); ) {
+                long[] w = it.next();
+                if (w[0] <= token) {
+                    break;
+                }
+                if (w[1] < to && from < w[2]) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        void closeSourceRead(SourceRead read) {
+            lock.lock();
+            try {
+                if (read.closed) {
+                    return;
+                }
+                read.closed = true;
+                readers.computeIfPresent(read.token, (k, n) -> n == 1 ? null : n - 1);
+                long oldest = readers.isEmpty() ? Long.MAX_VALUE : readers.firstKey();
+                while (!recentWrites.isEmpty() && recentWrites.peekFirst()[0] <= oldest) {
+                    recentWrites.pollFirst();
                 }
             } finally {
                 lock.unlock();
@@ -390,6 +482,23 @@ public final class Agent implements Closeable, ReplicationMonitor {
             Instant oldest = !pending.isEmpty() ? pending.peekFirst().batch.firstWrite() : openFirst;
             return new DiskReplicationStatus(disk, Stage.AGENT, linkState, linkMessage, lastSealed, acked, bufferedBytes,
                     oldest, null, bytesIn, bytesOut);
+        }
+    }
+
+    /** An open optimistic read of a disk's source; see {@link DiskStream#openSourceRead()}. Close it when done. */
+    static final class SourceRead implements AutoCloseable {
+        final DiskStream stream;
+        final long token;
+        boolean closed;
+
+        SourceRead(DiskStream stream, long token) {
+            this.stream = stream;
+            this.token = token;
+        }
+
+        @Override
+        public void close() {
+            stream.closeSourceRead(this);
         }
     }
 
