@@ -26,4 +26,14 @@ public interface CaptureSession extends Closeable {
 
     /** Driver counters for status displays (e.g. {@code writes}, {@code bytesWritten}, {@code scannedBytes}). */
     Map<String, Long> statistics();
+
+    /**
+     * What is wrong with the source now, for an operator: empty while the disk is healthy;
+     * otherwise, for example, {@code "source /dev/sdb vanished (No such device)"} or
+     * {@code "source turned read-only"}. Capture and change tracking continue across a problem:
+     * writes the disk refused were not acknowledged, and nothing tracked before is dropped.
+     */
+    default String problem() {
+        return "";
+    }
 }

@@ -2,7 +2,7 @@
  * Capture-driver extension point: turns writes on a protected disk into an ordered stream of change records.
  */
 @Export
-@Version("1.0.0")
+@Version("1.1.0")
 package org.secondsite.api.capture;
 
 import org.osgi.annotation.bundle.Export;
