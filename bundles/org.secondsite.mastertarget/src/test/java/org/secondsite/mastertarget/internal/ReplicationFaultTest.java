@@ -127,6 +127,34 @@ class ReplicationFaultTest {
     }
 
     @Test
+    void spoolFilesystemReallyFullStopsCleanlyAndResumesWhenSpaceReturns() throws Exception {
+        String why = org.secondsite.testkit.SmallFilesystem.unavailableReason();
+        org.junit.jupiter.api.Assumptions.assumeTrue(why.isEmpty(), why);
+        // the spool's size bound is far above its filesystem (a 12 MiB tmpfs): only ENOSPC stops it
+        try (org.secondsite.testkit.SmallFilesystem fs =
+                     org.secondsite.testkit.SmallFilesystem.mount(dir.resolve("spool"), 12L << 20);
+             Pipeline p = new Pipeline(dir)) {
+            p.startMt();
+            InetSocketAddress mtAddress = p.mtAddress;
+            p.mt.close(); // the master target is away: the spool fills its filesystem
+            p.psTweak = o -> o.withSpool(1L << 30, 1L << 20);
+            p.startPs().startAgent(o -> o.withBatching(1 << 20, Duration.ofMillis(20)));
+            ChangeSink sink = p.agent.protect(Pipeline.DISK, Pipeline.group(), DISK_SIZE);
+            Pipeline.Workload w = new Pipeline.Workload(DISK_SIZE, 12);
+            w.feed(sink, 40L << 20);
+            sink.flush();
+            await().atMost(BUDGET).until(() -> p.ps.disks().get(0).state().equals("spool-full"));
+            assertTrue(p.ps.disks().get(0).message().contains("filesystem is full"), p.ps.disks().get(0).message());
+            await().atMost(BUDGET).until(() -> p.agent.disks().get(0).state().equals("receiver-full"));
+            assertTrue(fs.freeBytes() < 1L << 20, "the filesystem is full: " + fs.freeBytes() + " bytes free");
+            p.mtAddress = mtAddress;
+            p.startMt(); // space returns as the master target acknowledges and segments are deleted
+            ReplicationEndToEndTest.awaitReplicated(p);
+            assertEquals(Pipeline.sha256(w.model), p.replicaSha256());
+        }
+    }
+
+    @Test
     void unknownCompressorIsHeldThenAppliedWhenItAppears() throws Exception {
         try (Pipeline p = new Pipeline(dir)) {
             p.psCompressors.put("xor", Pipeline.XOR);

@@ -628,10 +628,25 @@ public final class ProcessServer implements Closeable, ReplicationMonitor {
                 c.send(r.frame());
                 return;
             }
-            if (r.spoolEnd() > 0) {
-                spool.awaitDurable(r.spoolEnd());
-            }
             Disk d = r.disk();
+            if (r.spoolEnd() > 0) {
+                try {
+                    spool.awaitDurable(r.spoolEnd());
+                } catch (SpoolFullException e) {
+                    // the spool's filesystem filled under this batch: it stays queued (durable once space
+                    // returns); the agent keeps its copy, hears why, and reconnects after its back-off
+                    lock.lock();
+                    try {
+                        d.refused = e.getMessage();
+                    } finally {
+                        lock.unlock();
+                    }
+                    LOG.log(Level.WARNING, "process server: cannot make batch " + d.info.disk() + " seq "
+                            + r.sequence() + " durable: " + e.getMessage());
+                    c.send(MessageCodec.encode(new Message.ErrorMessage(ErrorCode.RECEIVER_FULL, e.getMessage())));
+                    throw e;
+                }
+            }
             long durable;
             lock.lock();
             try {

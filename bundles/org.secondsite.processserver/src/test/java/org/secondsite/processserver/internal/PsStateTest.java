@@ -42,4 +42,28 @@ class PsStateTest {
         assertEquals(12, new PsState(dir).disks().get(DiskId.of("a")).forwarded());
         assertEquals("agent-1", new PsState(dir).disks().get(DiskId.of("b")).agent());
     }
+
+    @Test
+    void aTornWriteLeavesThePreviousStateAndEachSlotIsOverwrittenInPlace() throws Exception {
+        PsState state = new PsState(dir);
+        state.put(disk("a", 1)); // slot a
+        state.update(disk("a", 2));
+        state.write(state.takeSnapshot()); // slot b
+        Path a = dir.resolve(PsState.FILE + ".a");
+        Path b = dir.resolve(PsState.FILE + ".b");
+        assertEquals(PsState.SLOT_BYTES, java.nio.file.Files.size(a), "preallocated");
+        assertEquals(PsState.SLOT_BYTES, java.nio.file.Files.size(b), "preallocated");
+        assertEquals(2, new PsState(dir).disks().get(DiskId.of("a")).forwarded());
+
+        // a crash tears the next write (slot a): a byte of its text never reached the disk
+        state.update(disk("a", 3));
+        state.write(state.takeSnapshot());
+        assertEquals(3, new PsState(dir).disks().get(DiskId.of("a")).forwarded());
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(a,
+                java.nio.file.StandardOpenOption.WRITE)) {
+            ch.write(java.nio.ByteBuffer.wrap(new byte[] {'#'}), 40);
+        }
+        assertEquals(2, new PsState(dir).disks().get(DiskId.of("a")).forwarded(), "the other slot's state");
+        assertEquals(PsState.SLOT_BYTES, java.nio.file.Files.size(a), "rewritten in place, not grown");
+    }
 }

@@ -61,6 +61,16 @@ import java.util.zip.CRC32C;
  * durability no later entry attests, cannot be told from a torn write and is truncated, with a
  * warning.)
  *
+ * <h2>A full filesystem</h2>
+ * When a write fails because the filesystem is full (ENOSPC, or a quota), the segment files
+ * are truncated back to their durable length and the group is kept in memory, in order, as
+ * <em>stalled</em>: nothing is lost and nothing becomes durable out of order. Appends are then
+ * refused with {@link SpoolFullException} (as for the size bound), and waits for durability
+ * that the stall blocks fail with it at once rather than hang. Each later append, wait or
+ * release retries the stalled group once a retry is due (every {@value #STALL_RETRY_MILLIS}
+ * ms, or at once when a release deletes a segment), so the spool resumes by itself when space
+ * returns. Any other write error leaves the spool unusable until reopened.
+ *
  * <h2>Release</h2>
  * {@link #release} marks entries acknowledged downstream; a segment whose entries are all
  * released is deleted. Releases are kept in memory only: after a restart, entries of
@@ -78,6 +88,7 @@ public final class Spool implements Closeable {
     private static final String SUFFIX = ".spool";
     private static final Pattern SEGMENT_NAME = Pattern.compile("\\d{20}\\.spool");
     private static final int RECYCLE_LIMIT = 8 * 1024 * 1024;
+    static final long STALL_RETRY_MILLIS = 500;
     private static final System.Logger LOG = System.getLogger(Spool.class.getName());
 
     private final SpoolOptions options;
@@ -101,6 +112,10 @@ public final class Spool implements Closeable {
     private ByteBuffer spare;
     private boolean flushing;
     private IOException failure;
+    /** A group whose write hit a full filesystem; written again before anything newer. */
+    private Group stalled;
+    private String stallReason;
+    private long nextRetryNanos;
     private boolean closed;
     private long flushes;
     /** The segment whose channel the flusher writes to; only the flusher changes it. */
@@ -196,6 +211,10 @@ public final class Spool implements Closeable {
         }
         int frame = PREFIX + FIXED_BODY + id.length + payloadLength;
         ensureUsable();
+        if (stalled != null && !retryStalled()) { // retrying releases the lock: check everything after it
+            throw new SpoolFullException(figuresLocked(), frame, stallReason);
+        }
+        ensureUsable();
         Long last = lastSequence.get(diskId);
         if (last != null && sequence <= last) {
             throw new IllegalArgumentException("sequence " + sequence + " for disk '" + diskId
@@ -204,6 +223,7 @@ public final class Spool implements Closeable {
         if (diskBytes + frame > options.maxBytes()) {
             throw new SpoolFullException(figuresLocked(), frame);
         }
+
         Segment seg = segmentFor(frame);
         long position = writeEnd;
         Group g = groupWithRoom(frame);
@@ -300,9 +320,54 @@ public final class Spool implements Closeable {
                 changed.awaitUninterruptibly();
                 continue;
             }
+            if (stalled != null) {
+                if (!retryStalled()) {
+                    throw new SpoolFullException(figuresLocked(), 0, stallReason);
+                }
+                continue;
+            }
             Group g = pending;
             pending = null;
-            flushing = true;
+            writeLocked(g);
+        }
+    }
+
+    /** Whether a write error means the filesystem (or the owner's quota) is full. */
+    static boolean noSpace(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            String m = t.getMessage();
+            if (m != null && (m.contains("No space left on device") || m.contains("Disk quota exceeded"))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Writes the stalled group again if a retry is due. Lock held, no flush running.
+     *
+     * @return whether the stall is over
+     */
+    private boolean retryStalled() throws IOException {
+        if (stalled == null) {
+            return true;
+        }
+        if (flushing || closed || System.nanoTime() - nextRetryNanos < 0) {
+            return false;
+        }
+        Group g = stalled;
+        stalled = null;
+        writeLocked(g);
+        if (stalled == null && failure == null) {
+            LOG.log(Level.INFO, "spool in " + dir + ": space is back, the stalled entries are durable");
+        }
+        return stalled == null;
+    }
+
+    /** Writes one group as the single flusher, releasing the lock meanwhile. Lock held, no flush running. */
+    private void writeLocked(Group g) {
+        flushing = true;
+        {
             IOException error = null;
             lock.unlock();
             try {
@@ -315,7 +380,17 @@ public final class Spool implements Closeable {
                 lock.lock();
             }
             flushing = false;
-            if (error != null) {
+            if (error != null && noSpace(error)) {
+                // the flusher truncated the files back: keep the group, in order, for a retry
+                if (stallReason == null || stalled == null) {
+                    LOG.log(Level.WARNING, "spool in " + dir + ": the filesystem is full (" + error.getMessage()
+                            + "); refusing appends and retrying until space returns");
+                }
+                stalled = g;
+                stallReason = "the spool's filesystem is full (" + error.getMessage() + ")";
+                nextRetryNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(STALL_RETRY_MILLIS);
+                runDeferredDeletes();
+            } else if (error != null) {
                 failure = error;
                 LOG.log(Level.ERROR, "spool in " + dir + " failed to write; it refuses appends until reopened", error);
             } else {
@@ -330,9 +405,34 @@ public final class Spool implements Closeable {
         }
     }
 
-    /** Runs without the lock, by the single flusher. */
+    /**
+     * Runs without the lock, by the single flusher. On failure every segment file it touched is
+     * truncated back to its length before this group, so the group can be written again.
+     */
     private void writeGroup(Group g) throws IOException {
-        ByteBuffer all = g.buf.flip();
+        java.util.LinkedHashMap<Segment, Long> before = new java.util.LinkedHashMap<>();
+        try {
+            writeParts(g, before);
+        } catch (IOException | RuntimeException e) {
+            for (Map.Entry<Segment, Long> b : before.entrySet()) {
+                try {
+                    FileChannel w = b.getKey().writer;
+                    if (w != null) {
+                        w.truncate(b.getValue());
+                        w.position(b.getValue());
+                    }
+                } catch (IOException t) {
+                    e.addSuppressed(t);
+                    throw new IOException("spool write failed and the segment " + b.getKey().file
+                            + " could not be truncated back: " + t.getMessage(), e);
+                }
+            }
+            throw e;
+        }
+    }
+
+    private void writeParts(Group g, Map<Segment, Long> before) throws IOException {
+        ByteBuffer all = g.buf; // parts are absolute ranges of it: a stalled group is written again as is
         for (Part p : g.parts) {
             if (writing != p.segment) {
                 if (writing != null && writing.writer != null) {
@@ -353,6 +453,7 @@ public final class Spool implements Closeable {
                     }
                 }
             }
+            before.putIfAbsent(writing, writing.writer.position());
             ByteBuffer slice = all.duplicate().limit(p.to).position(p.from);
             while (slice.hasRemaining()) {
                 writing.writer.write(slice);
@@ -441,6 +542,7 @@ public final class Spool implements Closeable {
         }
         Files.deleteIfExists(s.file);
         s.deleted = true;
+        nextRetryNanos = System.nanoTime(); // space returned: a stalled group may be written at once
         segments.remove(s.base);
         diskBytes -= s.size;
         changed.signalAll();
@@ -706,8 +808,11 @@ public final class Spool implements Closeable {
             }
             closed = true;
             try {
-                if (failure == null) {
+                if (failure == null && stalled == null) {
                     flushUpTo(writeEnd);
+                } else if (stalled != null) {
+                    LOG.log(Level.WARNING, "spool in " + dir + " closed while its filesystem is full: entries up to "
+                            + "position " + writeEnd + " were never durable nor acknowledged; senders resend them");
                 }
             } finally {
                 while (flushing) {
