@@ -47,7 +47,8 @@ import org.secondsite.api.transport.Transport;
  * Hot swap while replicating, inside one all-in-one appliance (agent, process server and
  * master target in one JVM): while a disk written through its NBD export replicates, the
  * lz4 compressor bundle (the process server's WAN compressor) and then the TLS transport
- * bundle are updated. Replication pauses and resumes; the replica ends equal to the source;
+ * bundle are updated, and then both are uninstalled and installed again. Replication pauses
+ * and resumes; the replica ends equal to the source;
  * the master target applied every sequence exactly once.
  */
 @RunWith(PaxExam.class)
@@ -129,6 +130,22 @@ public class HotSwapIT extends SecondSiteTestSupport {
         } finally {
             qemu.destroyForcibly();
         }
+        // Third pattern: uninstall and install again (not update) the compressor, then the transport,
+        // each while batches are in flight; replication waits for the plugin and resumes.
+        pattern = new WritePattern(SIZE, 9, dir);
+        long sealedBefore3 = status(Stage.AGENT).orElseThrow().lastSequence();
+        qemu = pattern.qemuIo(nbdUri(nbdPort), dir.resolve("qemu-io-3.log").toFile()).start();
+        try {
+            await("agent seals batches of the third pattern").atMost(BUDGET)
+                    .until(() -> status(Stage.AGENT).orElseThrow().lastSequence() >= sealedBefore3 + 4);
+            reinstallUnderLoad("org.secondsite.compress.lz4",
+                    () -> serviceId(Compressor.class, "(" + Compressor.PROPERTY + "=lz4)"));
+            reinstallUnderLoad("org.secondsite.transport.tls",
+                    () -> serviceId(Transport.class, "(" + Transport.PROPERTY + "=tls)"));
+            finish(qemu, dir.resolve("qemu-io-3.log"));
+        } finally {
+            qemu.destroyForcibly();
+        }
         String expected = pattern.expectedSha256();
         assertEquals("the source disk does not hold " + pattern, expected, WritePattern.sha256(source));
 
@@ -179,6 +196,38 @@ public class HotSwapIT extends SecondSiteTestSupport {
                 .until(() -> bundle.getState() == Bundle.ACTIVE && serviceId.call() != null
                         && !serviceId.call().equals(serviceBefore));
         await("replication resumes after updating " + symbolicName).atMost(BUDGET)
+                .until(() -> applied() > applied + 1);
+    }
+
+    /**
+     * Once data is in flight towards the master target, uninstalls the bundle (its service goes
+     * away), waits until that is seen, installs it again from the same location and starts it;
+     * then waits for a new service and for the master target to apply further batches.
+     */
+    private void reinstallUnderLoad(String symbolicName, java.util.concurrent.Callable<Long> serviceId)
+            throws Exception {
+        Bundle bundle = Arrays.stream(bundleContext.getBundles())
+                .filter(b -> symbolicName.equals(b.getSymbolicName())).findFirst()
+                .orElseThrow(() -> new AssertionError("bundle " + symbolicName + " is not installed"));
+        long applied0 = applied();
+        await("master target applies batches before " + symbolicName + " is uninstalled").atMost(BUDGET)
+                .until(() -> applied() >= applied0 + 2);
+        long applied = applied();
+        long sealed = status(Stage.AGENT).orElseThrow().lastSequence();
+        assertTrue("nothing in flight when uninstalling " + symbolicName + ": agent sealed " + sealed
+                + ", master target applied " + applied, sealed > applied + 1);
+        String location = bundle.getLocation();
+        Long serviceBefore = serviceId.call();
+        bundle.uninstall();
+        await(symbolicName + " service gone").atMost(BUDGET).until(() -> serviceId.call() == null);
+        System.out.println("uninstalled " + symbolicName + " at master-target sequence " + applied + "; agent sealed "
+                + sealed + "; its service was " + serviceBefore);
+        Bundle again = bundleContext.installBundle(location);
+        again.start();
+        await(symbolicName + " installed again with a new service").atMost(BUDGET)
+                .until(() -> again.getState() == Bundle.ACTIVE && serviceId.call() != null
+                        && !serviceId.call().equals(serviceBefore));
+        await("replication resumes after reinstalling " + symbolicName).atMost(BUDGET)
                 .until(() -> applied() > applied + 1);
     }
 

@@ -98,7 +98,11 @@ public final class P1 {
         Map<String, Transport> transports = new ConcurrentHashMap<>(Map.of("tls", tls));
         Map<String, Compressor> psCompressors = new ConcurrentHashMap<>(Map.of("lz4", Lz4Codec.create()));
         Map<String, Compressor> mtCompressors = new ConcurrentHashMap<>(Map.of("lz4", Lz4Codec.create()));
-        Map<String, Compressor> agentCompressors = new ConcurrentHashMap<>();
+        // Like the peer (lz4 -1 at the sender), the agent compresses by default: half the bytes cross
+        // TLS twice and reach the spool, and the process server only checks them (no recompression).
+        String agentCompressor = System.getProperty("p1.agentCompressor", "lz4");
+        Map<String, Compressor> agentCompressors = new ConcurrentHashMap<>(
+                "lz4".equals(agentCompressor) ? Map.of("lz4", Lz4Codec.create()) : Map.of());
         Path storageRoot = work.resolve("storage");
         Map<String, StorageBackend> storages = new ConcurrentHashMap<>(Map.of("file",
                 new FileStorageBackend(storageRoot)));
@@ -116,7 +120,7 @@ public final class P1 {
                     .withWanCompressor("lz4");
             ps = new ProcessServer(po, () -> "ps-1", transports::get, () -> psSec, psCompressors::get,
                     Clock.systemUTC());
-            AgentOptions ao = AgentOptions.defaults(ps.listenAddress(), work.resolve("agent")).withCompressor("none");
+            AgentOptions ao = AgentOptions.defaults(ps.listenAddress(), work.resolve("agent")).withCompressor(agentCompressor);
             agent = new Agent(ao, () -> "agent-1", transports::get, () -> agentSec, agentCompressors::get,
                     Clock.systemUTC());
             ChangeSink sink = agent.protect(DISK, GroupId.of("bench01"), size);
