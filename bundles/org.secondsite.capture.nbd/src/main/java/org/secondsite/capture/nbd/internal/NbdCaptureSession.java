@@ -1,5 +1,6 @@
 package org.secondsite.capture.nbd.internal;
 
+import java.io.Closeable;
 import java.io.IOException;
 import java.net.Inet6Address;
 import java.net.InetAddress;
@@ -148,7 +149,7 @@ final class NbdCaptureSession implements CaptureSession {
      * which a vanished source does (a dead FUSE mount: ENOTCONN): that is logged, not thrown, so that
      * stopping the capture of a broken disk succeeds.
      */
-    private void release(java.io.Closeable c) {
+    private void release(Closeable c) {
         try {
             c.close();
         } catch (IOException e) {
