@@ -379,8 +379,17 @@ final class NbdConnection implements Runnable {
         }
     }
 
+    /**
+     * The NBD error for a failed request. A source failure was logged once by {@link SourceHealth} when
+     * the problem appeared, so here it is logged at debug level only; a refusal by the sink is logged
+     * each time.
+     */
     private int ioError(NbdRequest r, IOException e) {
         stats.ioErrors.increment();
+        if (e instanceof SourceFailure f) {
+            LOG.debug("NBD client {} on export '{}': {} failed: {}", peer, export.name(), r, f.getMessage());
+            return f.nbdError();
+        }
         LOG.error("NBD client {} on export '{}': {} failed: {}", peer, export.name(), r, e.toString());
         return EIO;
     }

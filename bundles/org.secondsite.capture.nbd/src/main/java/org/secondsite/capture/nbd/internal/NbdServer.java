@@ -44,7 +44,7 @@ final class NbdServer implements Closeable {
         this.maxConnections = maxConnections;
         this.handshakeTimeout = handshakeTimeout;
         this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "nbd-handshake-timer-" + export.name());
+            Thread t = new Thread(r, "nbd-timer-" + export.name());
             t.setDaemon(true);
             return t;
         });
@@ -72,6 +72,17 @@ final class NbdServer implements Closeable {
 
     InetSocketAddress localAddress() {
         return localAddress;
+    }
+
+    /** Runs {@code task} every {@code period} on the export's timer thread until the server closes. */
+    void every(Duration period, Runnable task) {
+        timer.scheduleWithFixedDelay(() -> {
+            try {
+                task.run();
+            } catch (RuntimeException e) {
+                LOG.error("NBD export '{}': periodic task failed", export.name(), e);
+            }
+        }, period.toMillis(), period.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     private void acceptLoop() {

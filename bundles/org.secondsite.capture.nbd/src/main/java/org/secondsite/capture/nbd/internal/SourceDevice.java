@@ -17,18 +17,21 @@ import org.secondsite.api.storage.BlockDevice;
  *
  * <p>It has its own read-only channel: a {@link FileChannel} is closed when a thread using it is
  * interrupted, and a resync thread being cancelled must not close the export's channel. If that
- * happens to this one, the next read reopens it. {@link #close()} closes the channel; the session
- * closes it too.
+ * happens to this one, the next read reopens it, unless the path no longer names the exported file.
+ * Read failures and successes feed the export's {@link SourceHealth}. {@link #close()} closes the
+ * channel; the session closes it too.
  */
 final class SourceDevice implements BlockDevice {
     private final Path path;
     private final long size;
+    private final SourceHealth health;
     private FileChannel channel;
     private boolean closed;
 
-    SourceDevice(Path path, long size) throws IOException {
+    SourceDevice(Path path, long size, SourceHealth health) throws IOException {
         this.path = path;
         this.size = size;
+        this.health = health;
         this.channel = FileChannel.open(path, StandardOpenOption.READ);
     }
 
@@ -37,6 +40,12 @@ final class SourceDevice implements BlockDevice {
             throw new ClosedChannelException();
         }
         if (!channel.isOpen()) {
+            // Reopening by path is only right while the path still names the exported file.
+            health.checkIdentity();
+            String moved = health.identityProblem();
+            if (moved != null) {
+                throw new IOException("cannot reopen the source for reading: " + moved);
+            }
             channel = FileChannel.open(path, StandardOpenOption.READ);
         }
         return channel;
@@ -50,7 +59,15 @@ final class SourceDevice implements BlockDevice {
     @Override
     public void read(long offset, ByteBuffer dst) throws IOException {
         DiskFiles.checkRange(offset, dst.remaining(), size);
-        DiskFiles.readFully(channel(), offset, dst);
+        FileChannel ch = channel();
+        try {
+            DiskFiles.readFully(ch, offset, dst);
+        } catch (ClosedChannelException e) {
+            throw e; // closed by an interrupt of the reading thread, or the session is closing
+        } catch (IOException e) {
+            throw health.failed(SourceHealth.Op.READ, e);
+        }
+        health.ok(SourceHealth.Op.READ);
     }
 
     @Override

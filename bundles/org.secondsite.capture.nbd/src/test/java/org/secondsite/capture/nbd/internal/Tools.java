@@ -13,7 +13,10 @@ import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Assumptions;
 
-/** Runs outside NBD clients (qemu-io, qemu-img, nbdcopy, nbdinfo, fio) for the interoperability tests. */
+/**
+ * Runs outside tools (qemu-io, qemu-img, nbdcopy, nbdinfo, fio, nbdfuse, losetup, mount...) for the
+ * interoperability and kernel tests.
+ */
 final class Tools {
     private Tools() {
     }
@@ -36,6 +39,20 @@ final class Tools {
                 + "); install it to run this interoperability test");
     }
 
+    /** Whether this JVM runs as root (the owner of {@code /proc/self} is the effective user). */
+    static boolean isRoot() {
+        try {
+            return Integer.valueOf(0).equals(Files.getAttribute(Path.of("/proc/self"), "unix:uid"));
+        } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
+            return false;
+        }
+    }
+
+    static void assumeRoot(String why) {
+        Assumptions.assumeTrue(isRoot(), "not running as root (" + System.getProperty("user.name") + "), which "
+                + why + " needs; run the build as root to include this test");
+    }
+
     /** Runs {@code command}, fails the test if it does not exit with 0 in time, returns stdout+stderr. */
     static String run(long timeoutSeconds, List<String> command) throws IOException, InterruptedException {
         Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
@@ -53,5 +70,43 @@ final class Tools {
 
     static String run(long timeoutSeconds, String... command) throws IOException, InterruptedException {
         return run(timeoutSeconds, List.of(command));
+    }
+
+    /**
+     * Runs {@code command} for clean-up: never throws and never fails the test; returns the exit code
+     * (-1 when it could not run or did not end in time) and prints what went wrong.
+     */
+    static int runQuietly(long timeoutSeconds, String... command) {
+        try {
+            Process p = new ProcessBuilder(command).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            try {
+                if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
+                    System.err.println("clean-up timed out: " + String.join(" ", command));
+                    return -1;
+                }
+                return p.exitValue();
+            } finally {
+                p.destroyForcibly();
+            }
+        } catch (IOException e) {
+            System.err.println("clean-up could not run " + String.join(" ", command) + ": " + e);
+            return -1;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return -1;
+        }
+    }
+
+    /** Whether {@code dir} is a mount point now (per /proc/self/mountinfo). */
+    static boolean isMountPoint(Path dir) throws IOException {
+        String target = dir.toAbsolutePath().normalize().toString();
+        for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
+            String[] f = line.split(" ");
+            if (f.length > 4 && f[4].replace("\\040", " ").equals(target)) {
+                return true;
+            }
+        }
+        return false;
     }
 }

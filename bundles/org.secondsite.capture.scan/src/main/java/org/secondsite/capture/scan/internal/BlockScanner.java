@@ -5,11 +5,16 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -64,6 +69,14 @@ final class BlockScanner implements AutoCloseable {
 
     private volatile boolean stopping;
 
+    /** {@code fileKey()} of the source when opened; null where the file system has none. */
+    private final Object identity;
+    private final boolean device;
+    /** Why the last scan could not read the source; null after a scan that could. */
+    private volatile String readProblem;
+    /** What the last identity check found: the source deleted or replaced; null while the path names it. */
+    private volatile String identityProblem;
+
     private final AtomicLong scans = new AtomicLong();
     private final AtomicLong scannedBytes = new AtomicLong();
     private final AtomicLong changedBlocks = new AtomicLong();
@@ -91,6 +104,15 @@ final class BlockScanner implements AutoCloseable {
         this.blockSize = settings.blockSize();
         this.pendingHashes = new long[MAX_RUN / blockSize * words];
         this.channel = FileChannel.open(path, StandardOpenOption.READ);
+        BasicFileAttributes attributes;
+        try {
+            attributes = Files.readAttributes(path, BasicFileAttributes.class);
+        } catch (IOException e) {
+            channel.close();
+            throw e;
+        }
+        this.identity = attributes.fileKey();
+        this.device = !attributes.isRegularFile();
         if (stateFile != null) {
             try {
                 StateFile.Loaded loaded = stateFile.load(settings.hash(), blockSize, MAX_TABLE_LONGS);
@@ -154,8 +176,15 @@ final class BlockScanner implements AutoCloseable {
 
     private void doScan() throws IOException {
         long t0 = System.nanoTime();
-        FileChannel ch = channel();
-        long size = DiskFiles.size(path, ch);
+        checkIdentity();
+        FileChannel ch;
+        long size;
+        try {
+            ch = channel();
+            size = DiskFiles.size(path, ch);
+        } catch (IOException e) {
+            throw sourceFailed(e);
+        }
         long blocks = StateFile.ceilDiv(size, blockSize);
         if (blocks * words > MAX_TABLE_LONGS) {
             throw new IOException("source " + path + " (" + size + " bytes) has " + blocks + " blocks of " + blockSize
@@ -187,7 +216,11 @@ final class BlockScanner implements AutoCloseable {
             }
             int n = (int) Math.min(MAX_RUN, size - pos);
             buf.clear().limit(n);
-            DiskFiles.readFully(ch, pos, buf);
+            try {
+                DiskFiles.readFully(ch, pos, buf);
+            } catch (IOException e) {
+                throw sourceFailed(e);
+            }
             for (int off = 0; off < n; off += blockSize) {
                 int len = Math.min(blockSize, n - off);
                 long offset = pos + off;
@@ -234,6 +267,10 @@ final class BlockScanner implements AutoCloseable {
         sink.flush();
         tableSize = size;
         dirtyReason = null;
+        if (readProblem != null) {
+            LOG.info("scan {}: source {} can be read again (was: {})", disk, path, readProblem);
+            readProblem = null;
+        }
         long elapsed = System.nanoTime() - t0;
         scans.incrementAndGet();
         scannedBytes.addAndGet(size);
@@ -252,6 +289,74 @@ final class BlockScanner implements AutoCloseable {
         LOG.info("scan {}{}: {} bytes in {} ms ({} ns/GiB); changedBlocks={} emittedBytes={} (totals: scans={} "
                 + "scannedBytes={} errors={})", disk, baseline ? " (baseline)" : "", size, lastScanMillis.get(),
                 nanosPerGiB.get(), changedBlocks.get(), emittedBytes.get(), scans.get(), scannedBytes.get(), errors.get());
+    }
+
+    /**
+     * Records that reading the source failed (logged when the problem appears or changes, not at every
+     * scan) and returns the exception to throw; while the session is closing it is not a source problem.
+     */
+    private IOException sourceFailed(IOException e) {
+        if (stopping) {
+            return e;
+        }
+        String problem = "source " + path + " cannot be read (" + (e.getMessage() != null ? e.getMessage() : e.toString())
+                + "): scans fail, and find no changes until it can";
+        if (!problem.equals(readProblem)) {
+            readProblem = problem;
+            LOG.error("scan {}: {}; everything tracked so far is kept", disk, problem);
+        }
+        return new SourceReadException(problem, e);
+    }
+
+    /**
+     * Compares the opened source with what its path names now (one {@code stat}); logs a change. A deleted
+     * or replaced source is reported: scans keep reading the file opened at start.
+     */
+    void checkIdentity() {
+        if (identity == null) {
+            return;
+        }
+        String problem;
+        try {
+            Object now = Files.readAttributes(path, BasicFileAttributes.class).fileKey();
+            problem = identity.equals(now) ? null : "source " + path + " was replaced by another "
+                    + (device ? "device" : "file") + "; scans still read the one opened at start and miss changes to "
+                    + "the new one";
+        } catch (NoSuchFileException e) {
+            problem = device ? "source device " + path + " vanished (its device node is gone)"
+                    : "source file " + path + " was deleted; scans still read the deleted file and miss changes to "
+                    + "any new file at that path";
+        } catch (IOException e) {
+            return; // e.g. a dead mount: the failing reads report that
+        }
+        String was = identityProblem;
+        identityProblem = problem;
+        if (problem != null && !problem.equals(was)) {
+            LOG.error("scan {}: {}", disk, problem);
+        } else if (problem == null && was != null) {
+            LOG.info("scan {}: source {} names the scanned file again", disk, path);
+        }
+    }
+
+    /** What is wrong with the source (deleted, replaced, unreadable); empty while it is healthy. */
+    String problem() {
+        checkIdentity();
+        List<String> all = new ArrayList<>(2);
+        for (String p : new String[] {identityProblem, readProblem}) {
+            if (p != null) {
+                all.add(p);
+            }
+        }
+        return String.join("; ", all);
+    }
+
+    /** A scan failed because the source could not be read (not because the sink refused a record). */
+    static final class SourceReadException extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        SourceReadException(String problem, IOException cause) {
+            super(problem, cause);
+        }
     }
 
     /** Passes the current run to the sink and, once accepted, commits its fingerprints. */

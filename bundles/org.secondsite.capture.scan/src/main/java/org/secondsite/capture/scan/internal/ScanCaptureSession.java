@@ -82,6 +82,9 @@ final class ScanCaptureSession implements CaptureSession {
     private void scheduledScan() {
         try {
             scanner.scan();
+        } catch (BlockScanner.SourceReadException e) {
+            // logged by the scanner when the problem appeared; problem() reports it
+            LOG.debug("scan {}: scan failed, retrying at the next interval: {}", disk, e.getMessage());
         } catch (IOException | RuntimeException e) {
             if (!closed) {
                 LOG.warn("scan {}: scan failed, retrying at the next interval: {}", disk, e.toString());
@@ -138,6 +141,17 @@ final class ScanCaptureSession implements CaptureSession {
         return scanner.snapshot();
     }
 
+    /**
+     * Empty while the source can be scanned; otherwise why not, e.g. {@code "source /dev/sdb cannot be read
+     * (No such device or address): scans fail, and find no changes until it can"}, or that the source file
+     * was deleted or replaced (scans keep reading the file opened at start). A read problem clears after the
+     * next scan that completes.
+     */
+    @Override
+    public String problem() {
+        return scanner.problem();
+    }
+
     @Override
     public void close() throws IOException {
         if (closed) {
@@ -162,14 +176,26 @@ final class ScanCaptureSession implements CaptureSession {
             }
         } finally {
             try {
-                scanner.close();
+                release(scanner);
+                release(source);
             } finally {
-                source.close();
                 onClose.run();
                 if (interrupted) {
                     Thread.currentThread().interrupt();
                 }
             }
+        }
+    }
+
+    /**
+     * Closes a channel on the source. The descriptor is released even when close(2) reports an error, as
+     * on a vanished source (a dead FUSE mount: ENOTCONN); that is logged, not thrown.
+     */
+    private void release(AutoCloseable c) {
+        try {
+            c.close();
+        } catch (Exception e) {
+            LOG.warn("scan {}: closing the source reported {}; it is released", disk, e.toString());
         }
     }
 

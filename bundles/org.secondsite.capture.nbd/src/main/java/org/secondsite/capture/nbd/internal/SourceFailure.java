@@ -1,0 +1,24 @@
+package org.secondsite.capture.nbd.internal;
+
+import java.io.IOException;
+
+/**
+ * A read, write or flush of the source disk failed (as opposed to the change sink refusing a change).
+ * Carries the NBD error the client gets for the request and, as message, the operator-readable
+ * problem that {@link SourceHealth} recorded.
+ */
+final class SourceFailure extends IOException {
+    private static final long serialVersionUID = 1L;
+
+    private final int nbdError;
+
+    SourceFailure(String problem, int nbdError, IOException cause) {
+        super(problem, cause);
+        this.nbdError = nbdError;
+    }
+
+    /** The NBD error value to reply with ({@code EPERM}, {@code ENOSPC} or {@code EIO}). */
+    int nbdError() {
+        return nbdError;
+    }
+}
