@@ -26,6 +26,19 @@ public interface FrameConnection extends Closeable {
      */
     ByteBuffer receive() throws IOException;
 
+    /**
+     * Receives the next frame like {@link #receive()}, into {@code reuse} when the transport can
+     * and the frame fits, so a receiver that recycles its buffers allocates (and zeroes) no new
+     * memory per frame. The result is then a buffer over {@code reuse}'s memory (position 0,
+     * limit the frame's length); otherwise a new buffer. Either way, {@code reuse}'s previous
+     * content is gone. The default ignores {@code reuse}.
+     *
+     * @param reuse a writable buffer to receive into, or {@code null}
+     */
+    default ByteBuffer receive(ByteBuffer reuse) throws IOException {
+        return receive();
+    }
+
     /** The authenticated identity of the peer (its certificate's common name). */
     String peerIdentity();
 

@@ -2,7 +2,7 @@
  * Transport extension point: carries length-prefixed frames between agent, process server and master target over an authenticated channel.
  */
 @Export
-@Version("1.0.0")
+@Version("1.1.0")
 package org.secondsite.api.transport;
 
 import org.osgi.annotation.bundle.Export;

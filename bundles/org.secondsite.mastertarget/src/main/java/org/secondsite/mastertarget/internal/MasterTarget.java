@@ -479,15 +479,16 @@ public final class MasterTarget implements Closeable, ReplicationMonitor {
             applier = new Thread(this::applyLoop, "secondsite-mt-applier");
             applier.setDaemon(true);
             applier.start();
-            while (!stopped && (f = c.receive()) != null) {
+            while (!stopped && (f = receiveFrame()) != null) {
                 try {
                     MessageType type = MessageCodec.type(f);
                     if (type == MessageType.BATCH) {
                         if (!receiveBatch(f)) {
                             return;
                         }
-                        continue;
+                        continue; // the applier recycles a queued frame; receiveBatch one it did not queue
                     }
+                    recycle(f);
                     Message m = MessageCodec.decode(f);
                     if (m instanceof Message.Heartbeat) {
                         send(new Message.Heartbeat(clock.instant(), Map.of()));
@@ -503,6 +504,32 @@ public final class MasterTarget implements Closeable, ReplicationMonitor {
                     fail(ErrorCode.MALFORMED_FRAME, e.getMessage());
                     return;
                 }
+            }
+        }
+
+        /** Frames of the maximum size to receive into, recycled once applied: no new memory per batch. */
+        private final java.util.concurrent.ConcurrentLinkedQueue<ByteBuffer> spareFrames =
+                new java.util.concurrent.ConcurrentLinkedQueue<>();
+        private final java.util.concurrent.atomic.AtomicInteger pooledFrames = new java.util.concurrent.atomic.AtomicInteger();
+        private static final int POOLED_FRAMES = 8;
+
+        private ByteBuffer receiveFrame() throws IOException {
+            ByteBuffer lend = spareFrames.poll();
+            if (lend == null && pooledFrames.get() < POOLED_FRAMES) {
+                pooledFrames.incrementAndGet();
+                lend = ByteBuffer.allocate(c.maxFrameSize());
+            }
+            ByteBuffer f = c.receive(lend);
+            if (lend != null && f != lend) {
+                spareFrames.offer(lend); // not used: the frame did not fit, or the connection ended
+            }
+            return f;
+        }
+
+        /** Gives a frame back to the pool once nothing refers to its bytes any more. */
+        private void recycle(ByteBuffer f) {
+            if (f.hasArray() && f.capacity() == c.maxFrameSize() && f.arrayOffset() == 0) {
+                spareFrames.offer(f);
             }
         }
 
@@ -573,6 +600,7 @@ public final class MasterTarget implements Closeable, ReplicationMonitor {
                             lock.lock();
                         }
                     }
+                    recycle(frame);
                     return true; // queued or applied already: its ACK comes with its group
                 }
                 if (h.sequence() > last + 1) {
@@ -584,6 +612,7 @@ public final class MasterTarget implements Closeable, ReplicationMonitor {
                     } finally {
                         lock.lock();
                     }
+                    recycle(frame);
                     return true;
                 }
                 lastQueued.put(h.disk(), h.sequence());
@@ -619,6 +648,9 @@ public final class MasterTarget implements Closeable, ReplicationMonitor {
                     if (!applyGroup(decoder, group)) {
                         closeQuietly(c);
                         return;
+                    }
+                    for (Queued q : group) {
+                        recycle(q.frame); // applied and committed: its records are on the replica
                     }
                 }
             } catch (InterruptedException e) {

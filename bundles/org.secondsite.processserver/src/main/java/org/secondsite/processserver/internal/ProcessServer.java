@@ -378,6 +378,7 @@ public final class ProcessServer implements Closeable, ReplicationMonitor {
                     if (!handle(f)) {
                         return;
                     }
+                    frames.recycle(f); // handled: a batch was copied into the spool's pending group
                 }
             } finally {
                 replies.finish();
@@ -717,7 +718,7 @@ public final class ProcessServer implements Closeable, ReplicationMonitor {
         public void run() {
             try {
                 ByteBuffer f;
-                while (!stopped && (f = c.receive()) != null) {
+                while (!stopped && (f = receive()) != null) {
                     if (!hand(f)) {
                         return;
                     }
@@ -739,6 +740,31 @@ public final class ProcessServer implements Closeable, ReplicationMonitor {
                 Thread.currentThread().interrupt();
             }
             return false;
+        }
+
+        /** Frames of the maximum size to receive into, given back by the session once handled. */
+        private final java.util.concurrent.ConcurrentLinkedQueue<ByteBuffer> spare =
+                new java.util.concurrent.ConcurrentLinkedQueue<>();
+        private int pooled;
+
+        private ByteBuffer receive() throws IOException {
+            ByteBuffer lend = spare.poll();
+            if (lend == null && pooled < AHEAD + 2) {
+                pooled++;
+                lend = ByteBuffer.allocate(c.maxFrameSize());
+            }
+            ByteBuffer f = c.receive(lend);
+            if (lend != null && f != lend) {
+                spare.offer(lend);
+            }
+            return f;
+        }
+
+        /** Takes back a frame whose bytes nobody refers to any more. */
+        void recycle(ByteBuffer f) {
+            if (f.hasArray() && f.capacity() == c.maxFrameSize() && f.arrayOffset() == 0) {
+                spare.offer(f);
+            }
         }
 
         /** The next frame, or null at the end of the connection; rethrows the read failure. */
@@ -853,7 +879,7 @@ public final class ProcessServer implements Closeable, ReplicationMonitor {
                 : options.masterTarget();
         FrameConnection c = t.connect(target, sec, options.connectTimeout());
         AckReader reader = null;
-        try (Spool.Reader sr = spool.readerFromOldestUnreleased()) {
+        try (Spool.Reader sr = spool.readerFromOldestUnreleased().reuseBuffer()) { // each entry is sent before the next
             lock.lock();
             try {
                 if (closed) {

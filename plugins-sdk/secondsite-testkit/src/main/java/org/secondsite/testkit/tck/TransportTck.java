@@ -322,6 +322,27 @@ public abstract class TransportTck {
     }
 
     @Test
+    void receivingIntoALentBufferGivesTheSameBytesWhetherOrNotTheFrameFits() throws Exception {
+        Transport transport = createTransport(MAX_FRAME);
+        byte[] small = TestData.mixed(3000, 4);
+        byte[] big = TestData.mixed(9000, 5);
+        TransportServer server = listen(transport, serverSecurity(cn -> true), c -> {
+            c.send(ByteBuffer.wrap(small));
+            c.send(ByteBuffer.wrap(big));
+            c.send(ByteBuffer.wrap(small));
+        });
+        FrameConnection client = connect(transport, server.address(), clientSecurity(cn -> true));
+        ByteBuffer lent = ByteBuffer.allocate(4096);
+        lent.put(new byte[] {1, 2, 3}); // stale content and position must not matter
+        ByteBuffer first = within("receive", () -> client.receive(lent));
+        assertArrayEquals(small, Buffers.remaining(first), "a frame that fits the lent buffer");
+        ByteBuffer second = within("receive", () -> client.receive(lent));
+        assertArrayEquals(big, Buffers.remaining(second), "a frame larger than the lent buffer");
+        ByteBuffer third = within("receive", () -> client.receive(null));
+        assertArrayEquals(small, Buffers.remaining(third), "no buffer lent");
+    }
+
+    @Test
     void aHandlerReturningEndsTheClientsReceiveWithNull() throws Exception {
         Transport transport = createTransport(MAX_FRAME);
         byte[] last = TestData.mixed(5000, 3);

@@ -665,8 +665,23 @@ public final class Spool implements Closeable {
         private Segment open;
         private FileChannel channel;
 
+        private ByteBuffer reusable;
+        private boolean reuse;
+
         private Reader(long position) {
             this.position = position;
+        }
+
+        /**
+         * From now on reads every entry into one buffer, grown as needed, instead of a new one
+         * each: an entry's payload is then valid only until the next {@link #next()}. For a
+         * forwarder that sends each entry before reading the next.
+         *
+         * @return this reader
+         */
+        public Reader reuseBuffer() {
+            reuse = true;
+            return this;
         }
 
         /** Where the next entry will be read from. */
@@ -743,7 +758,15 @@ public final class Spool implements Closeable {
                 channel = FileChannel.open(seg.file, StandardOpenOption.READ);
                 open = seg;
             }
-            ByteBuffer frame = ByteBuffer.allocate(e.frameSize);
+            ByteBuffer frame;
+            if (reuse) {
+                if (reusable == null || reusable.capacity() < e.frameSize) {
+                    reusable = ByteBuffer.allocate(Math.max(e.frameSize, 4 << 20));
+                }
+                frame = reusable.clear().limit(e.frameSize);
+            } else {
+                frame = ByteBuffer.allocate(e.frameSize);
+            }
             long at = e.position - seg.base;
             while (frame.hasRemaining()) {
                 if (channel.read(frame, at + frame.position()) < 0) {

@@ -425,6 +425,24 @@ class SpoolTest {
         return out;
     }
 
+    @Test
+    void aReaderReusingItsBufferGivesEachEntryIntactUntilTheNext() throws Exception {
+        try (Spool spool = Spool.open(options(1L << 30))) {
+            for (long seq = 1; seq <= 40; seq++) {
+                spool.append("d", seq, seq, ByteBuffer.wrap(payload("d", seq, sizeOf(seq) * (seq % 5 == 0 ? 7 : 1))));
+            }
+            try (Spool.Reader r = spool.reader(0).reuseBuffer()) {
+                long seq = 1;
+                for (SpoolEntry e; (e = r.next()) != null; seq++) {
+                    byte[] got = new byte[e.payload().remaining()];
+                    e.payload().duplicate().get(got);
+                    assertArrayEquals(payload("d", seq, sizeOf(seq) * (seq % 5 == 0 ? 7 : 1)), got, "entry " + seq);
+                }
+                assertEquals(41, seq);
+            }
+        }
+    }
+
     private static void flipByte(Path file, long offset) throws IOException {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
             ByteBuffer one = ByteBuffer.allocate(1);

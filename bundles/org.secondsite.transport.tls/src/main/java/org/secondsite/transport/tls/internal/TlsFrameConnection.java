@@ -24,7 +24,8 @@ import org.secondsite.api.transport.FrameException;
  * from the caller's array into a buffered stream (a frame at least as large as the buffer is
  * written through without a copy) and flushes once per frame; only a direct buffer is copied,
  * in chunks, through one reused array. {@link #receive} allocates exactly the frame's size,
- * after checking the announced length against the maximum.
+ * after checking the announced length against the maximum, unless the caller lends a buffer
+ * it fits in ({@link #receive(ByteBuffer)}).
  */
 final class TlsFrameConnection implements FrameConnection {
 
@@ -104,6 +105,12 @@ final class TlsFrameConnection implements FrameConnection {
 
     @Override
     public ByteBuffer receive() throws IOException {
+        return receive(null);
+    }
+
+    /** Receives into {@code reuse}'s array when it has one, is writable and the frame fits. */
+    @Override
+    public ByteBuffer receive(ByteBuffer reuse) throws IOException {
         int first = in.read();
         if (first < 0) {
             return null;
@@ -126,9 +133,10 @@ final class TlsFrameConnection implements FrameConnection {
             throw new FrameException("peer '" + peerIdentity + "' sent a frame of " + length
                     + " bytes, more than the maximum frame size of " + maxFrameSize + " bytes");
         }
-        ByteBuffer frame = ByteBuffer.allocate(length);
+        ByteBuffer frame = reuse != null && reuse.hasArray() && !reuse.isReadOnly() && reuse.capacity() >= length
+                ? reuse.clear().limit(length) : ByteBuffer.allocate(length);
         try {
-            in.readFully(frame.array(), 0, length);
+            in.readFully(frame.array(), frame.arrayOffset(), length);
         } catch (EOFException e) {
             throw new EOFException("peer '" + peerIdentity + "' closed the connection inside a frame of " + length
                     + " bytes");
