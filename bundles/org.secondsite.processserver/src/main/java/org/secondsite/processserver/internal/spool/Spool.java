@@ -87,7 +87,8 @@ public final class Spool implements Closeable {
     private static final int MIN_BODY = FIXED_BODY + 1;
     private static final String SUFFIX = ".spool";
     private static final Pattern SEGMENT_NAME = Pattern.compile("\\d{20}\\.spool");
-    private static final int RECYCLE_LIMIT = 8 * 1024 * 1024;
+    private static final int RECYCLE_LIMIT = 32 * 1024 * 1024;
+    private static final int GROUP_BYTES = 16 * 1024 * 1024;
     static final long STALL_RETRY_MILLIS = 500;
     private static final System.Logger LOG = System.getLogger(Spool.class.getName());
 
@@ -109,7 +110,8 @@ public final class Spool implements Closeable {
     private long backlogBytes;
     private long entryCount;
     private Group pending;
-    private ByteBuffer spare;
+    /** Group buffers written and free again (a group fills while the previous one is written). */
+    private final ArrayDeque<ByteBuffer> spares = new ArrayDeque<>();
     private boolean flushing;
     private IOException failure;
     /** A group whose write hit a full filesystem; written again before anything newer. */
@@ -278,10 +280,10 @@ public final class Spool implements Closeable {
 
     private Group groupWithRoom(int frame) {
         if (pending == null) {
-            ByteBuffer buf = spare;
-            spare = null;
+            ByteBuffer buf = spares.pollFirst();
             if (buf == null || buf.capacity() < frame) {
-                buf = ByteBuffer.allocateDirect(Math.max(frame, 1024 * 1024));
+                // room for a few batches: a group rarely needs to grow (a new direct buffer is zeroed)
+                buf = ByteBuffer.allocateDirect(Math.max(frame, GROUP_BYTES));
             }
             pending = new Group(buf.clear());
         } else if (pending.buf.remaining() < frame) {
@@ -396,8 +398,8 @@ public final class Spool implements Closeable {
             } else {
                 durableEnd = g.end;
                 flushes++;
-                if (g.buf.capacity() <= RECYCLE_LIMIT && (spare == null || spare.capacity() < g.buf.capacity())) {
-                    spare = g.buf;
+                if (g.buf.capacity() <= RECYCLE_LIMIT && spares.size() < 2) {
+                    spares.addLast(g.buf);
                 }
                 runDeferredDeletes();
             }
