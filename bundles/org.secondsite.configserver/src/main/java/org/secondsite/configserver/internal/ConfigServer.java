@@ -17,6 +17,7 @@ import org.secondsite.configserver.internal.catalogue.Component;
 import org.secondsite.configserver.internal.catalogue.ComponentStore;
 import org.secondsite.configserver.internal.catalogue.Policy;
 import org.secondsite.configserver.internal.catalogue.PolicyStore;
+import org.secondsite.configserver.internal.registration.Authority;
 import org.secondsite.configserver.internal.registration.Csr;
 import org.secondsite.configserver.internal.registration.FailureLimiter;
 import org.secondsite.configserver.internal.registration.Passphrase;
@@ -47,13 +48,13 @@ public final class ConfigServer {
     private final AuditLog audit;
     private final Passphrase passphrase;
     private final FailureLimiter limiter;
-    private final CertificateAuthority authority;
+    private final Authority.Source authority;
     private final Duration certificateValidity;
     private final RevocationSink revocations;
     private final Clock clock;
 
     public ConfigServer(Catalogue catalogue, Passphrase passphrase, FailureLimiter limiter,
-                        CertificateAuthority authority, Duration certificateValidity, RevocationSink revocations,
+                        Authority.Source authority, Duration certificateValidity, RevocationSink revocations,
                         Clock clock) {
         this.components = new ComponentStore(catalogue);
         this.policies = new PolicyStore(catalogue);
@@ -180,7 +181,14 @@ public final class ConfigServer {
                 throw ConfigServerException.conflict("component '" + c.id() + "' is already registered; an "
                         + "administrator must remove it (dr:component-remove) before it registers again");
             });
-            X509Certificate cert = authority.issue(r.componentId(), key, certificateValidity);
+            CertificateAuthority ca;
+            try {
+                ca = authority.get();
+            } catch (IOException e) {
+                throw ConfigServerException.unavailable("the configuration server has no certificate authority yet: "
+                        + e.getMessage());
+            }
+            X509Certificate cert = ca.issue(r.componentId(), key, certificateValidity);
             String serial = cert.getSerialNumber().toString(16);
             try {
                 components.register(new Component(r.componentId(), r.role(), r.site(), clientAddress, serial,
@@ -193,7 +201,7 @@ public final class ConfigServer {
             }
             LOG.info("Registered {} '{}' from {} (certificate serial {})", r.role(), r.componentId(), clientAddress,
                     serial);
-            return new Registered(r.componentId(), Csr.pem(cert), Csr.pem(authority.certificate()), serial,
+            return new Registered(r.componentId(), Csr.pem(cert), Csr.pem(ca.certificate()), serial,
                     cert.getNotAfter().toInstant().toString());
         });
     }

@@ -19,7 +19,9 @@ public final class ConfigServerException extends RuntimeException {
         /** The request conflicts with the catalogue's state (409). */
         CONFLICT(409),
         /** Too many failed attempts from this client (429). */
-        TOO_MANY_REQUESTS(429);
+        TOO_MANY_REQUESTS(429),
+        /** Something the server needs is missing now, e.g. its certificate authority (503). */
+        UNAVAILABLE(503);
 
         private final int status;
 
@@ -63,6 +65,10 @@ public final class ConfigServerException extends RuntimeException {
 
     public static ConfigServerException tooManyRequests(String message, long retryAfterSeconds) {
         return new ConfigServerException(Kind.TOO_MANY_REQUESTS, null, message, retryAfterSeconds);
+    }
+
+    public static ConfigServerException unavailable(String message) {
+        return new ConfigServerException(Kind.UNAVAILABLE, null, message, 0);
     }
 
     public Kind kind() {

@@ -26,6 +26,8 @@ import org.secondsite.pki.CertificateAuthority;
 public final class Fixtures implements AutoCloseable {
     static {
         System.setProperty("derby.stream.error.file", "target/derby-test.log");
+        // Tests need no durability: skipping Derby's syncs keeps the suite fast on a busy machine.
+        System.setProperty("derby.system.durability", "test");
     }
 
     public final Catalogue catalogue;
@@ -39,7 +41,7 @@ public final class Fixtures implements AutoCloseable {
         catalogue = Catalogue.open(dir.resolve("catalogue"), Migrations.bundled());
         passphrase = Passphrase.loadOrCreate(dir.resolve("registration-passphrase"));
         authority = CertificateAuthority.create("test authority", Duration.ofDays(10));
-        server = new ConfigServer(catalogue, passphrase, new FailureLimiter(3, Duration.ofMinutes(15), clock), authority,
+        server = new ConfigServer(catalogue, passphrase, new FailureLimiter(3, Duration.ofMinutes(15), clock), () -> authority,
                 Duration.ofDays(1), s -> revocations.add(List.copyOf(s)), clock);
     }
 

@@ -27,6 +27,13 @@ public record Policy(String id, int rpoThresholdSeconds, int checkpointIntervalS
                      long retentionSpaceBytes, String appConsistencySchedule, String compressor,
                      String bandwidthSchedule, Instant createdAt, Instant updatedAt) {
 
+    /** Defaults of the optional fields (REST and shell). */
+    public static final int DEFAULT_CHECKPOINT_INTERVAL_SECONDS = 300;
+    public static final long DEFAULT_RETENTION_SPACE_BYTES = 0;
+    public static final String DEFAULT_APP_CONSISTENCY_SCHEDULE = "PT1H";
+    public static final String DEFAULT_COMPRESSOR = "lz4";
+    public static final String DEFAULT_BANDWIDTH_SCHEDULE = "";
+
     /** Ids of policies, components, sites. */
     public static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._:-]{0,63}");
     private static final Pattern COMPRESSOR = Pattern.compile("[a-z0-9][a-z0-9-]{0,31}");

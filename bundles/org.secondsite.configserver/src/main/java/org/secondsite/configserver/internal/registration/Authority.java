@@ -14,7 +14,32 @@ import org.secondsite.pki.KeyMaterial;
  * keeps it in ({@code ca.p12}, protected by the password in {@code password}; see the pki README).
  */
 public final class Authority {
+    /** Gives the authority when it is needed. */
+    @FunctionalInterface
+    public interface Source {
+        CertificateAuthority get() throws IOException, GeneralSecurityException;
+    }
+
     private Authority() {
+    }
+
+    /**
+     * The authority in {@code dir}, loaded on first use and kept: the pki identity service may
+     * create it after the configuration server started. Fails (and tries again next time) while
+     * the files are missing.
+     */
+    public static Source lazy(Path dir) {
+        return new Source() {
+            private CertificateAuthority loaded;
+
+            @Override
+            public synchronized CertificateAuthority get() throws IOException, GeneralSecurityException {
+                if (loaded == null) {
+                    loaded = load(dir);
+                }
+                return loaded;
+            }
+        };
     }
 
     public static CertificateAuthority load(Path dir) throws IOException, GeneralSecurityException {

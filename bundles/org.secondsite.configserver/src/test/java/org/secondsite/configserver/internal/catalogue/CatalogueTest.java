@@ -28,6 +28,7 @@ class CatalogueTest {
     @BeforeAll
     static void derbyLogInTarget() {
         System.setProperty("derby.stream.error.file", "target/derby-test.log");
+        System.setProperty("derby.system.durability", "test");
     }
 
     @Test
