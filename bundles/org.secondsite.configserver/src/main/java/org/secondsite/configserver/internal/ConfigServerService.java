@@ -18,7 +18,10 @@ import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.metatype.annotations.Designate;
+import org.secondsite.api.transport.ComponentIdentity;
 import org.secondsite.configserver.internal.catalogue.Catalogue;
 import org.secondsite.configserver.internal.catalogue.Migrations;
 import org.secondsite.configserver.internal.registration.Authority;
@@ -46,6 +49,14 @@ public class ConfigServerService {
 
     private final Catalogue catalogue;
     private final ConfigServer server;
+
+    /**
+     * Bound only so that the pki identity service activates (it is a delayed component) and creates
+     * the appliance's authority, which registration signs with. Dynamic and optional: when the
+     * identity is reconfigured (revoked serials) this component is not restarted.
+     */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    private volatile ComponentIdentity identity;
 
     @Activate
     public ConfigServerService(ConfigServerConfig config, @Reference ConfigurationAdmin configAdmin)
@@ -85,6 +96,7 @@ public class ConfigServerService {
     void deactivate() {
         try {
             catalogue.close();
+            Catalogue.shutdownEngine();
         } catch (SQLException e) {
             LOG.warn("Derby did not shut the catalogue down cleanly: {}", e.getMessage());
         }

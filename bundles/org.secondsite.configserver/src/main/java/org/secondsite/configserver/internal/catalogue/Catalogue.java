@@ -80,6 +80,24 @@ public final class Catalogue implements AutoCloseable {
         shutdown(directory);
     }
 
+    /**
+     * Stops the whole Derby engine of this class loader (its threads and caches). For the OSGi
+     * component's deactivation: Derby is embedded in this bundle, so no one else uses this engine,
+     * and a bundle update must not leave the old engine running.
+     */
+    public static void shutdownEngine() throws SQLException {
+        EmbeddedDataSource ds = new EmbeddedDataSource();
+        ds.setDatabaseName("");
+        ds.setShutdownDatabase("shutdown");
+        try (Connection ignored = ds.getConnection()) {
+            throw new SQLException("Derby did not confirm the engine shutdown");
+        } catch (SQLException e) {
+            if (!"XJ015".equals(e.getSQLState())) { // XJ015: Derby system shut down
+                throw e;
+            }
+        }
+    }
+
     private static void shutdown(Path directory) throws SQLException {
         EmbeddedDataSource ds = new EmbeddedDataSource();
         ds.setDatabaseName(directory.toAbsolutePath().toString());

@@ -73,6 +73,18 @@ class CatalogueTest {
     }
 
     @Test
+    void theEngineCanBeStoppedAndTheCatalogueOpenedAgain() throws Exception {
+        Path db = dir.resolve("catalogue");
+        try (Catalogue cat = Catalogue.open(db, Migrations.bundled())) {
+            new AuditLog(cat).record(Instant.now(), "admin", "test", "engine", "ok");
+        }
+        Catalogue.shutdownEngine(); // what the OSGi component does on deactivation (bundle update)
+        try (Catalogue cat = Catalogue.open(db, Migrations.bundled())) {
+            assertEquals("engine", new AuditLog(cat).recent(1).get(0).target());
+        }
+    }
+
+    @Test
     void aNewerSchemaIsRefusedWithAClearReason() throws Exception {
         Path db = dir.resolve("catalogue");
         try (Catalogue cat = Catalogue.open(db, Migrations.bundled());
