@@ -242,6 +242,26 @@ public abstract class SecondSiteTestSupport {
         return HttpClient.newHttpClient().send(b.GET().build(), HttpResponse.BodyHandlers.ofString());
     }
 
+    /**
+     * Any method on the appliance's own HTTP port with an optional JSON body; {@code user == null}
+     * sends no credentials.
+     */
+    protected HttpResponse<String> request(String method, String path, String user, String password, String json)
+            throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(
+                "http://127.0.0.1:" + System.getProperty("secondsite.itest.httpPort") + path))
+                .timeout(Duration.ofSeconds(30));
+        if (user != null) {
+            b.header("Authorization", "Basic " + Base64.getEncoder()
+                    .encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8)));
+        }
+        if (json != null) {
+            b.header("Content-Type", "application/json");
+        }
+        b.method(method, json == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(json));
+        return HttpClient.newHttpClient().send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
     /** Symbolic names of the ACTIVE bundles. */
     protected Set<String> activeBundles() {
         Set<String> names = new TreeSet<>();

@@ -4,6 +4,7 @@ import java.math.BigInteger;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
+import java.security.PublicKey;
 import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
 import java.security.spec.ECGenParameterSpec;
@@ -83,15 +84,29 @@ public final class CertificateAuthority {
      * @throws IllegalArgumentException if {@code componentId} is not a valid component id
      */
     public KeyMaterial issue(String componentId, Duration validity) throws GeneralSecurityException {
+        KeyPair keys = newKeys();
+        X509Certificate cert = issue(componentId, keys.getPublic(), validity);
+        return new KeyMaterial(keys.getPrivate(), new X509Certificate[] {cert, certificate()});
+    }
+
+    /**
+     * Issues a certificate for a component's own public key (the key of a certificate signing
+     * request: the private key never leaves the component). The caller has checked that the
+     * requester holds the private key (the request's signature).
+     *
+     * @throws IllegalArgumentException if {@code componentId} is not a valid component id
+     */
+    public X509Certificate issue(String componentId, PublicKey publicKey, Duration validity)
+            throws GeneralSecurityException {
         if (componentId == null || !COMPONENT_ID.matcher(componentId).matches()) {
             throw new IllegalArgumentException("component id '" + componentId
                     + "' is invalid: use 1-64 letters, digits, '.', '_', ':' or '-', starting with a letter or digit");
         }
-        KeyPair keys = newKeys();
+        Objects.requireNonNull(publicKey, "publicKey");
         Instant now = Instant.now();
         X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(certificate(), serial(),
                 Date.from(now.minus(Duration.ofMinutes(5))), Date.from(now.plus(validity)), subject(componentId),
-                keys.getPublic());
+                publicKey);
         try {
             JcaX509ExtensionUtils ext = new JcaX509ExtensionUtils();
             b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
@@ -104,8 +119,7 @@ public final class CertificateAuthority {
         } catch (CertIOException e) {
             throw new GeneralSecurityException("cannot build certificate for " + componentId, e);
         }
-        X509Certificate cert = sign(b, new KeyPair(certificate().getPublicKey(), material.key()));
-        return new KeyMaterial(keys.getPrivate(), new X509Certificate[] {cert, certificate()});
+        return sign(b, new KeyPair(certificate().getPublicKey(), material.key()));
     }
 
     private static org.bouncycastle.asn1.x500.X500Name subject(String cn) {

@@ -80,6 +80,31 @@ class CertificateAuthorityTest {
         assertThrows(SSLException.class, () -> handshake(server, stranger));
     }
 
+    @Test
+    void aCertificateForTheComponentsOwnKeyChainsToTheAuthority() throws Exception {
+        CertificateAuthority ca = CertificateAuthority.create("site authority", Duration.ofDays(1));
+        java.security.KeyPairGenerator g = java.security.KeyPairGenerator.getInstance("EC");
+        g.initialize(new java.security.spec.ECGenParameterSpec("secp256r1"));
+        java.security.KeyPair own = g.generateKeyPair();
+        java.security.cert.X509Certificate cert = ca.issue("agent-7", own.getPublic(), Duration.ofDays(1));
+        cert.verify(ca.certificate().getPublicKey());
+        assertEquals("agent-7", KeyMaterial.commonName(cert));
+        assertEquals(own.getPublic(), cert.getPublicKey());
+        assertThrows(IllegalArgumentException.class, () -> ca.issue("bad id", own.getPublic(), Duration.ofDays(1)));
+    }
+
+    @Test
+    void aRevokedSerialIsRefusedDuringTheHandshakeOthersStillPass() throws Exception {
+        CertificateAuthority ca = CertificateAuthority.create("site authority", Duration.ofDays(1));
+        KeyMaterial removed = ca.issue("ps-old", Duration.ofDays(1));
+        SSLContext server = SslContexts.create(ca.issue("mt-01", Duration.ofDays(1)),
+                java.util.Set.of(removed.certificate().getSerialNumber()), ca.certificate());
+        assertThrows(SSLException.class,
+                () -> handshake(server, SslContexts.create(removed, ca.certificate())));
+        assertEquals("ps-new", handshake(server,
+                SslContexts.create(ca.issue("ps-new", Duration.ofDays(1)), ca.certificate())));
+    }
+
     /** Runs one mutual-TLS handshake; returns the client's CN as the server saw it. */
     private static String handshake(SSLContext server, SSLContext client) throws Exception {
         try (SSLServerSocket ss = (SSLServerSocket) server.getServerSocketFactory()

@@ -25,4 +25,9 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
     @AttributeDefinition(name = "Revoked components",
             description = "Component ids whose connections are refused even though their certificate is valid.")
     String[] revoked() default {};
+
+    @AttributeDefinition(name = "Revoked certificates",
+            description = "Serial numbers (hexadecimal) of certificates refused during the TLS handshake. "
+                    + "The configuration server writes them when a component is removed.")
+    String[] revokedSerials() default {};
 }

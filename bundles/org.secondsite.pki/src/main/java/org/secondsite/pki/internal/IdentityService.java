@@ -1,6 +1,7 @@
 package org.secondsite.pki.internal;
 
 import java.io.IOException;
+import java.math.BigInteger;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -8,6 +9,7 @@ import java.nio.file.Paths;
 import java.security.GeneralSecurityException;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 
@@ -66,7 +68,8 @@ public class IdentityService implements ComponentIdentity {
                     + "this component");
         }
         Set<String> revoked = Set.copyOf(List.of(config.revoked()));
-        security = new TransportSecurity(SslContexts.create(own, trusted), peer -> {
+        Set<BigInteger> revokedSerials = parseSerials(config.revokedSerials());
+        security = new TransportSecurity(SslContexts.create(own, revokedSerials, trusted), peer -> {
             if (peer == null || peer.isEmpty()) {
                 return false;
             }
@@ -76,8 +79,24 @@ public class IdentityService implements ComponentIdentity {
             }
             return true;
         });
-        LOG.info("Component identity '{}' ready; trusting {} authorit{}", componentId, trusted.length,
-                trusted.length == 1 ? "y" : "ies");
+        LOG.info("Component identity '{}' ready; trusting {} authorit{}; {} revoked certificate(s)", componentId,
+                trusted.length, trusted.length == 1 ? "y" : "ies", revokedSerials.size());
+    }
+
+    static Set<BigInteger> parseSerials(String[] serials) {
+        Set<BigInteger> out = new HashSet<>();
+        for (String s : serials) {
+            String t = s.trim();
+            if (t.isEmpty()) {
+                continue;
+            }
+            try {
+                out.add(new BigInteger(t, 16));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("revokedSerials: '" + t + "' is not a hexadecimal serial number", e);
+            }
+        }
+        return Set.copyOf(out);
     }
 
     static X509Certificate[] readPem(Path file) throws IOException, GeneralSecurityException {

@@ -1,0 +1,17 @@
+package org.secondsite.configserver.internal.registration;
+
+/**
+ * What a component sends to register.
+ *
+ * @param passphrase the registration passphrase
+ * @param componentId its id, to become its certificate's common name
+ * @param role {@code agent}, {@code process-server} or {@code master-target}
+ * @param site the site it belongs to (optional)
+ * @param csr a PKCS#10 request in PEM for its own key pair
+ */
+public record RegistrationRequest(String passphrase, String componentId, String role, String site, String csr) {
+    @Override
+    public String toString() { // never shows the passphrase
+        return "RegistrationRequest[componentId=" + componentId + ", role=" + role + ", site=" + site + "]";
+    }
+}

@@ -1,0 +1,35 @@
+package org.secondsite.configserver.internal.shell;
+
+import java.util.List;
+
+import org.apache.karaf.shell.api.action.lifecycle.Reference;
+import org.apache.karaf.shell.api.action.lifecycle.Service;
+import org.apache.karaf.shell.api.console.CommandLine;
+import org.apache.karaf.shell.api.console.Completer;
+import org.apache.karaf.shell.api.console.Session;
+import org.apache.karaf.shell.support.completers.StringsCompleter;
+import org.secondsite.configserver.internal.ConfigServerService;
+import org.secondsite.configserver.internal.Page;
+import org.secondsite.configserver.internal.catalogue.Component;
+
+/** Completes the ids of registered components. */
+@Service
+public class ComponentIdCompleter implements Completer {
+    @Reference
+    ConfigServerService service;
+
+    @Override
+    public int complete(Session session, CommandLine commandLine, List<String> candidates) {
+        StringsCompleter ids = new StringsCompleter();
+        try {
+            for (Component c : service.server().components(0, Page.MAX_LIMIT).items()) {
+                if (Component.REGISTERED.equals(c.state())) {
+                    ids.getStrings().add(c.id());
+                }
+            }
+        } catch (Exception e) {
+            return -1;
+        }
+        return ids.complete(session, commandLine, candidates);
+    }
+}
