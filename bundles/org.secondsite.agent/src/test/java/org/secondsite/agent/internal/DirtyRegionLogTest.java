@@ -1,0 +1,224 @@
+package org.secondsite.agent.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Combinators;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
+import net.jqwik.api.constraints.IntRange;
+import net.jqwik.api.constraints.Size;
+
+/** The dirty-region log's format and its file: round trips, and no dirty region lost to corruption. */
+class DirtyRegionLogTest {
+    static final String DISK = "web01:disk0";
+
+    @TempDir
+    Path dir;
+
+    /** Geometry and a set of dirty byte ranges on it. */
+    record Case(long diskBytes, int regionBytes, List<long[]> ranges) {
+        RegionSet set() {
+            RegionSet s = new RegionSet(DirtyRegionLog.regions(diskBytes, regionBytes));
+            for (long[] r : ranges) {
+                s.add(r[0] / regionBytes, (r[1] + regionBytes - 1) / regionBytes);
+            }
+            return s;
+        }
+    }
+
+    @Provide
+    Arbitrary<Case> cases() {
+        Arbitrary<Integer> region = Arbitraries.of(4096, 8192, 65536, 1 << 20);
+        Arbitrary<Long> disk = Arbitraries.longs().between(1, 3L << 30);
+        return Combinators.combine(disk, region).flatAs((d, r) ->
+                Arbitraries.longs().between(0, d - 1).list().ofMaxSize(40).map(starts -> {
+                    List<long[]> ranges = new ArrayList<>();
+                    for (long s : starts) {
+                        ranges.add(new long[] {s, Math.min(d, s + 1 + (s % (3L * r)))});
+                    }
+                    return new Case(d, r, ranges);
+                }));
+    }
+
+    private static RegionSet decode(ByteBuffer file, Case c, List<String> notes) {
+        RegionSet out = new RegionSet(DirtyRegionLog.regions(c.diskBytes, c.regionBytes));
+        DirtyRegionLog.decode(file, DISK, c.diskBytes, c.regionBytes, out, notes);
+        return out;
+    }
+
+    private static boolean covers(RegionSet big, RegionSet small) {
+        for (long r = small.nextSet(0); r >= 0; r = small.nextSet(r + 1)) {
+            if (!big.contains(r)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    @Property(tries = 200)
+    void encodeDecodeRoundTrips(@ForAll("cases") Case c) {
+        RegionSet s = c.set();
+        List<String> notes = new ArrayList<>();
+        RegionSet back = decode(DirtyRegionLog.encode(s, DISK, c.diskBytes, c.regionBytes), c, notes);
+        assertEquals(s, back);
+        assertEquals(List.of(), notes);
+    }
+
+    @Property(tries = 300)
+    void corruptionNeverLosesADirtyRegion(@ForAll("cases") Case c, @ForAll @IntRange(min = 0, max = Integer.MAX_VALUE) int where,
+                                          @ForAll @IntRange(min = 1, max = 255) int flip,
+                                          @ForAll @IntRange(min = 0, max = 2) int kind) {
+        RegionSet s = c.set();
+        ByteBuffer f = DirtyRegionLog.encode(s, DISK, c.diskBytes, c.regionBytes);
+        switch (kind) {
+            case 0 -> { // flip a byte anywhere
+                int at = where % f.limit();
+                f.put(at, (byte) (f.get(at) ^ flip));
+            }
+            case 1 -> f.limit(where % f.limit()); // truncated (torn extension, lost tail)
+            default -> { // a page torn: its second half from the previous (all clean) content
+                int pages = f.limit() / DirtyRegionLog.PAGE;
+                int p = where % pages;
+                for (int i = p * DirtyRegionLog.PAGE + 2048; i < (p + 1) * DirtyRegionLog.PAGE; i++) {
+                    f.put(i, (byte) 0);
+                }
+            }
+        }
+        List<String> notes = new ArrayList<>();
+        RegionSet back = decode(f, c, notes);
+        assertTrue(covers(back, s), () -> "lost dirty regions: wrote " + s + ", read " + back + " " + notes);
+    }
+
+    @Property(tries = 200)
+    void aChangedGeometryIsConvertedCoveringEveryOldDirtyByte(@ForAll("cases") Case c,
+                                                             @ForAll @IntRange(min = 0, max = 3) int newRegionIndex,
+                                                             @ForAll @IntRange(min = -1, max = 1) int resize) {
+        int newRegion = new int[] {4096, 16384, 65536, 4 << 20}[newRegionIndex];
+        long newDisk = Math.max(1, c.diskBytes + resize * (c.diskBytes / 3));
+        ByteBuffer f = DirtyRegionLog.encode(c.set(), DISK, c.diskBytes, c.regionBytes);
+        RegionSet back = new RegionSet(DirtyRegionLog.regions(newDisk, newRegion));
+        List<String> notes = new ArrayList<>();
+        boolean rewrite = DirtyRegionLog.decode(f, DISK, newDisk, newRegion, back, notes);
+        assertTrue(rewrite || newRegion == c.regionBytes && newDisk == c.diskBytes);
+        for (long[] r : c.ranges) {
+            long from = Math.min(r[0], newDisk);
+            long to = Math.min(r[1], newDisk);
+            if (from < to) {
+                assertTrue(back.containsAll(from / newRegion, (to + newRegion - 1) / newRegion),
+                        () -> "bytes " + r[0] + ".." + r[1] + " lost in " + back + " " + notes);
+            }
+        }
+    }
+
+    @Property(tries = 200)
+    void regionSetAgreesWithBitSet(@ForAll @Size(max = 60) List<@IntRange(min = 0, max = 2999) Integer> ops) {
+        RegionSet s = new RegionSet(3000);
+        BitSet model = new BitSet();
+        for (int i = 0; i + 1 < ops.size(); i += 2) {
+            int a = Math.min(ops.get(i), ops.get(i + 1));
+            int b = Math.max(ops.get(i), ops.get(i + 1)) + 1;
+            if ((ops.get(i) & 1) == 0) {
+                assertEquals(b - a - model.get(a, b).cardinality(), s.add(a, b));
+                model.set(a, b);
+            } else {
+                assertEquals(model.get(a, b).cardinality(), s.remove(a, b));
+                model.clear(a, b);
+            }
+            assertEquals(model.cardinality(), s.count());
+            assertEquals(model.get(a, b).cardinality() == b - a, s.containsAll(a, b));
+            assertEquals(model.nextSetBit(a), (int) s.nextSet(a));
+            assertEquals(Math.min(3000, model.nextClearBit(a)), (int) s.nextClear(a));
+        }
+    }
+
+    @Test
+    void marksAreInTheFileOnceForcedAndAnAlreadyDirtyRegionCostsNoWrite() throws IOException {
+        Path file = dir.resolve("d.drl");
+        long diskBytes = 100L << 20;
+        try (DirtyRegionLog log = DirtyRegionLog.open(file, DISK, diskBytes, 65536)) {
+            long[] before = log.counters();
+            assertTrue(log.mark(3, 5));
+            log.awaitForced();
+            long[] after = log.counters();
+            assertEquals(before[0] + 1, after[0], "one page written");
+            assertEquals(before[1] + 1, after[1], "one force");
+            assertFalse(log.mark(3, 4), "already dirty");
+            log.awaitForced();
+            assertEquals(after[0], log.counters()[0], "no page write for an already dirty region");
+            assertEquals(after[1], log.counters()[1], "no force for an already dirty region");
+            // the file, read while the log is open, has the marks
+            RegionSet onDisk = new RegionSet(DirtyRegionLog.regions(diskBytes, 65536));
+            List<String> notes = new ArrayList<>();
+            DirtyRegionLog.decode(ByteBuffer.wrap(Files.readAllBytes(file)), DISK, diskBytes, 65536, onDisk, notes);
+            assertEquals(2, onDisk.count());
+            assertTrue(onDisk.containsAll(3, 5));
+            assertEquals(List.of(), notes);
+
+            RegionSet clear = new RegionSet(onDisk.size());
+            clear.add(3, 4);
+            assertEquals(1, log.clear(clear));
+        }
+        try (DirtyRegionLog again = DirtyRegionLog.open(file, DISK, diskBytes, 65536)) {
+            RegionSet s = again.snapshot();
+            assertEquals(1, s.count());
+            assertTrue(s.contains(4));
+            assertEquals(List.of(), again.notes());
+        }
+    }
+
+    @Test
+    void aLogOfAnotherDiskOrWithABadHeaderMakesEveryRegionDirty() throws IOException {
+        Path file = dir.resolve("d.drl");
+        long diskBytes = 10L << 20;
+        try (DirtyRegionLog log = DirtyRegionLog.open(file, "other:disk", diskBytes, 65536)) {
+            log.mark(0, 1);
+            log.awaitForced();
+        }
+        try (DirtyRegionLog log = DirtyRegionLog.open(file, DISK, diskBytes, 65536)) {
+            assertEquals(160, log.snapshot().count());
+            assertTrue(log.notes().get(0).contains("belongs to disk 'other:disk'"), log.notes().toString());
+        }
+        try (DirtyRegionLog log = DirtyRegionLog.open(file, DISK, diskBytes, 65536)) {
+            assertEquals(160, log.snapshot().count(), "the repaired log was rewritten with every region dirty");
+            assertEquals(List.of(), log.notes());
+        }
+        Files.write(file, new byte[] {1, 2, 3});
+        try (DirtyRegionLog log = DirtyRegionLog.open(file, DISK, diskBytes, 65536)) {
+            assertEquals(160, log.snapshot().count());
+            assertTrue(log.notes().get(0).contains("shorter than its 4096-byte header"), log.notes().toString());
+        }
+    }
+
+    @Test
+    void badGeometryIsRefusedWithAClearMessage() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> DirtyRegionLog.open(dir.resolve("x.drl"), DISK, 1 << 20, 3000));
+        assertTrue(e.getMessage().contains("power of two from 4096"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> new TrackingOptions(65536, -1,
+                TrackingOptions.DEFAULT_BITMAP_AFTER, TrackingOptions.DEFAULT_CLEAR_DELAY));
+        IllegalArgumentException spill = assertThrows(IllegalArgumentException.class,
+                () -> AgentOptions.defaults(new java.net.InetSocketAddress("127.0.0.1", 1), dir)
+                        .withTracking(TrackingOptions.defaults().withSpillBytes(1000)));
+        assertTrue(spill.getMessage().contains("spillBytes (1000) must be 0"), spill.getMessage());
+        IllegalArgumentException clear = assertThrows(IllegalArgumentException.class,
+                () -> Settings.tracking(65536, 0, 300, 5));
+        assertTrue(clear.getMessage().contains("dirtyClearMillis must be >= 10"), clear.getMessage());
+    }
+}
