@@ -1075,6 +1075,11 @@ public final class Agent implements Closeable, ReplicationMonitor {
         }
     }
 
+    /** For tests: the change tracking. */
+    Tracker tracker() {
+        return tracker;
+    }
+
     /** For tests: the disk streams' pending batch sequences. */
     List<Long> pendingSequences(DiskId disk) {
         lock.lock();

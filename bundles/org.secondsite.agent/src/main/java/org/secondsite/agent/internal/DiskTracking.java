@@ -267,8 +267,8 @@ final class DiskTracking {
             return;
         }
         if (!bitmap && !linkUp && downNanos >= options.tracking().bitmapAfter().toNanos()) {
-            enterBitmap("the process server has been unreachable (or refusing data) for "
-                    + Duration.ofNanos(downNanos).toSeconds() + " s");
+            enterBitmap(String.format("the process server has been unreachable (or refusing data) for %.1f s",
+                    downNanos / 1e9));
         }
         if (bitmap && linkUp && cache.isEmpty() && stream.bufferedBytes <= options.bufferBytes() / 2) {
             bitmap = false;
@@ -581,10 +581,15 @@ final class DiskTracking {
         return bitmapReason;
     }
 
-    /** For tests and measurements: bytes replayed since start, regions cleared, {pageWrites, forces}. Lock held. */
+    /** For tests and measurements: bytes replayed since start, regions cleared, log page writes, log forces. */
     long[] counters() {
-        long[] io = log.counters();
-        return new long[] {replayedBytes, clearedRegions, io[0], io[1]};
+        tracker.lock().lock();
+        try {
+            long[] io = log.counters();
+            return new long[] {replayedBytes, clearedRegions, io[0], io[1]};
+        } finally {
+            tracker.lock().unlock();
+        }
     }
 
     /**
