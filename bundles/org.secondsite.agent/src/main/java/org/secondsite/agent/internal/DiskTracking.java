@@ -549,12 +549,7 @@ final class DiskTracking {
 
     /** Bytes of the regions to replay (waiting or in progress). Lock held. */
     long dirtyBytes() {
-        if (replaying.isEmpty()) {
-            return log.bytes(replay);
-        }
-        RegionSet u = replay.copy();
-        u.addAll(replaying);
-        return log.bytes(u);
+        return replaying.isEmpty() ? log.bytes(replay) : log.bytes(replay, replaying);
     }
 
     /** The current or last replay, {@code null} if none ran. Lock held. */

@@ -70,6 +70,7 @@ final class Tracker {
     private final Path drlDir;
     private final Path cacheDir;
     private final Thread thread;
+    private final String bootId = DirtyRegionLog.currentBootId();
     // guarded by lock
     private boolean closed;
     private long downSince;
@@ -118,7 +119,7 @@ final class Tracker {
         DirtyRegionLog log = null;
         try {
             log = DirtyRegionLog.open(logFile(stream.disk), stream.disk.value(), stream.size,
-                    options.tracking().regionBytes());
+                    options.tracking().regionBytes(), bootId);
             ChangeCache cache = new ChangeCache(cacheDir.resolve(DirtyRegionLog.fileName(stream.disk.value())),
                     options.tracking().spillBytes());
             return new DiskTracking(this, options, clock, stream, log, cache);

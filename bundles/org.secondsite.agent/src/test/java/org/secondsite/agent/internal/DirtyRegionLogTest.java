@@ -57,10 +57,16 @@ class DirtyRegionLogTest {
                 }));
     }
 
-    private static RegionSet decode(ByteBuffer file, Case c, List<String> notes) {
+    static final String BOOT = "boot-1";
+
+    private static RegionSet decode(ByteBuffer file, Case c, String bootNow, List<String> notes) {
         RegionSet out = new RegionSet(DirtyRegionLog.regions(c.diskBytes, c.regionBytes));
-        DirtyRegionLog.decode(file, DISK, c.diskBytes, c.regionBytes, out, notes);
+        DirtyRegionLog.decode(file, DISK, c.diskBytes, c.regionBytes, bootNow, out, notes);
         return out;
+    }
+
+    private static ByteBuffer encode(RegionSet s, Case c, int state) {
+        return DirtyRegionLog.encode(s, DISK, c.diskBytes, c.regionBytes, state, BOOT);
     }
 
     private static boolean covers(RegionSet big, RegionSet small) {
@@ -73,12 +79,39 @@ class DirtyRegionLogTest {
     }
 
     @Property(tries = 200)
-    void encodeDecodeRoundTrips(@ForAll("cases") Case c) {
+    void encodeDecodeRoundTrips(@ForAll("cases") Case c, @ForAll boolean clean) {
         RegionSet s = c.set();
         List<String> notes = new ArrayList<>();
-        RegionSet back = decode(DirtyRegionLog.encode(s, DISK, c.diskBytes, c.regionBytes), c, notes);
+        // closed cleanly (any boot), or running and read in the same boot (the agent was killed): exact
+        RegionSet back = decode(encode(s, c, clean ? DirtyRegionLog.CLEAN : DirtyRegionLog.RUNNING), c,
+                clean ? "boot-2" : BOOT, notes);
         assertEquals(s, back);
         assertEquals(List.of(), notes);
+    }
+
+    @Property(tries = 200)
+    void afterAMachineCrashLostRegionMarksAreCoveredByTheirForcedChunks(@ForAll("cases") Case c,
+                                                                        @ForAll long dropSeed) {
+        RegionSet s = c.set();
+        // the region pages on disk are an older state (marks written but not forced were lost): any subset
+        RegionSet older = s.copy();
+        java.util.Random drop = new java.util.Random(dropSeed);
+        for (long r = s.nextSet(0); r >= 0; r = s.nextSet(r + 1)) {
+            if (drop.nextBoolean()) {
+                older.remove(r, r + 1);
+            }
+        }
+        ByteBuffer forced = encode(s, c, DirtyRegionLog.RUNNING); // header and chunk pages: forced
+        ByteBuffer stale = encode(older, c, DirtyRegionLog.RUNNING);
+        DirtyRegionLog.Geometry g = DirtyRegionLog.Geometry.of(c.diskBytes, c.regionBytes);
+        int regionsAt = (int) (DirtyRegionLog.PAGE * g.regionPage(0));
+        forced.put(regionsAt, stale, regionsAt, forced.limit() - regionsAt);
+        List<String> notes = new ArrayList<>();
+        RegionSet back = decode(forced, c, "boot-2", notes);
+        assertTrue(covers(back, s), () -> "lost dirty regions after a machine crash: " + s + ", read " + back);
+        if (!s.isEmpty()) {
+            assertTrue(notes.get(0).contains("machine restarted"), notes.toString());
+        }
     }
 
     @Property(tries = 300)
@@ -86,7 +119,7 @@ class DirtyRegionLogTest {
                                           @ForAll @IntRange(min = 1, max = 255) int flip,
                                           @ForAll @IntRange(min = 0, max = 2) int kind) {
         RegionSet s = c.set();
-        ByteBuffer f = DirtyRegionLog.encode(s, DISK, c.diskBytes, c.regionBytes);
+        ByteBuffer f = encode(s, c, DirtyRegionLog.RUNNING);
         switch (kind) {
             case 0 -> { // flip a byte anywhere
                 int at = where % f.limit();
@@ -102,7 +135,7 @@ class DirtyRegionLogTest {
             }
         }
         List<String> notes = new ArrayList<>();
-        RegionSet back = decode(f, c, notes);
+        RegionSet back = decode(f, c, BOOT, notes);
         assertTrue(covers(back, s), () -> "lost dirty regions: wrote " + s + ", read " + back + " " + notes);
     }
 
@@ -112,10 +145,10 @@ class DirtyRegionLogTest {
                                                              @ForAll @IntRange(min = -1, max = 1) int resize) {
         int newRegion = new int[] {4096, 16384, 65536, 4 << 20}[newRegionIndex];
         long newDisk = Math.max(1, c.diskBytes + resize * (c.diskBytes / 3));
-        ByteBuffer f = DirtyRegionLog.encode(c.set(), DISK, c.diskBytes, c.regionBytes);
+        ByteBuffer f = encode(c.set(), c, DirtyRegionLog.CLEAN);
         RegionSet back = new RegionSet(DirtyRegionLog.regions(newDisk, newRegion));
         List<String> notes = new ArrayList<>();
-        boolean rewrite = DirtyRegionLog.decode(f, DISK, newDisk, newRegion, back, notes);
+        boolean rewrite = DirtyRegionLog.decode(f, DISK, newDisk, newRegion, BOOT, back, notes);
         assertTrue(rewrite || newRegion == c.regionBytes && newDisk == c.diskBytes);
         for (long[] r : c.ranges) {
             long from = Math.min(r[0], newDisk);
@@ -148,38 +181,60 @@ class DirtyRegionLogTest {
         }
     }
 
+    private static RegionSet readFile(Path file, long diskBytes, String bootNow, List<String> notes) throws IOException {
+        RegionSet onDisk = new RegionSet(DirtyRegionLog.regions(diskBytes, 65536));
+        DirtyRegionLog.decode(ByteBuffer.wrap(Files.readAllBytes(file)), DISK, diskBytes, 65536, bootNow, onDisk, notes);
+        return onDisk;
+    }
+
     @Test
-    void marksAreInTheFileOnceForcedAndAnAlreadyDirtyRegionCostsNoWrite() throws IOException {
+    void marksAreInTheFileAtOnceOnlyNewChunksAreForcedAndDirtyRegionsCostNothing() throws IOException {
         Path file = dir.resolve("d.drl");
-        long diskBytes = 100L << 20;
-        try (DirtyRegionLog log = DirtyRegionLog.open(file, DISK, diskBytes, 65536)) {
-            long[] before = log.counters();
-            assertTrue(log.mark(3, 5));
+        long diskBytes = 1L << 30; // 16384 regions of 64 KiB, 16 chunks of 64 MiB
+        try (DirtyRegionLog log = DirtyRegionLog.open(file, DISK, diskBytes, 65536, BOOT)) {
+            assertEquals(64L << 20, log.chunkBytes());
+            long[] c0 = log.counters();
+            assertTrue(log.mark(3, 5), "a new chunk: to be forced");
             log.awaitForced();
-            long[] after = log.counters();
-            assertEquals(before[0] + 1, after[0], "one page written");
-            assertEquals(before[1] + 1, after[1], "one force");
-            assertFalse(log.mark(3, 4), "already dirty");
+            long[] c1 = log.counters();
+            assertEquals(c0[0] + 2, c1[0], "one region page and one chunk page written");
+            assertEquals(c0[1] + 1, c1[1], "one force");
+
+            assertFalse(log.mark(900, 901), "a new region in a dirty chunk: written, not forced");
             log.awaitForced();
-            assertEquals(after[0], log.counters()[0], "no page write for an already dirty region");
-            assertEquals(after[1], log.counters()[1], "no force for an already dirty region");
-            // the file, read while the log is open, has the marks
-            RegionSet onDisk = new RegionSet(DirtyRegionLog.regions(diskBytes, 65536));
+            long[] c2 = log.counters();
+            assertEquals(c1[0] + 1, c2[0]);
+            assertEquals(c1[1], c2[1], "no force for a region of a chunk already dirty");
+
+            assertFalse(log.mark(3, 4));
+            log.awaitForced();
+            assertEquals(c2[0], log.counters()[0], "no write for a dirty region");
+            assertEquals(c2[1], log.counters()[1], "no force for a dirty region");
+
+            // the file, read while the log is open, has every mark (the agent was killed now: same boot)
             List<String> notes = new ArrayList<>();
-            DirtyRegionLog.decode(ByteBuffer.wrap(Files.readAllBytes(file)), DISK, diskBytes, 65536, onDisk, notes);
-            assertEquals(2, onDisk.count());
-            assertTrue(onDisk.containsAll(3, 5));
+            RegionSet onDisk = readFile(file, diskBytes, BOOT, notes);
+            assertEquals(3, onDisk.count(), onDisk.toString());
+            assertTrue(onDisk.containsAll(3, 5) && onDisk.contains(900));
             assertEquals(List.of(), notes);
+            // the machine crashed now: the forced chunk covers every mark, written or not
+            RegionSet afterCrash = readFile(file, diskBytes, "boot-2", new ArrayList<>());
+            assertEquals(1024, afterCrash.count(), "the one dirty chunk, 64 MiB");
+            assertTrue(afterCrash.containsAll(0, 1024));
 
             RegionSet clear = new RegionSet(onDisk.size());
             clear.add(3, 4);
             assertEquals(1, log.clear(clear));
         }
-        try (DirtyRegionLog again = DirtyRegionLog.open(file, DISK, diskBytes, 65536)) {
+        try (DirtyRegionLog again = DirtyRegionLog.open(file, DISK, diskBytes, 65536, "boot-2")) {
             RegionSet s = again.snapshot();
-            assertEquals(1, s.count());
-            assertTrue(s.contains(4));
+            assertEquals(2, s.count(), "closed cleanly: exact, even in another boot");
+            assertTrue(s.contains(4) && s.contains(900));
             assertEquals(List.of(), again.notes());
+            RegionSet all = new RegionSet(s.size());
+            all.add(0, s.size());
+            again.clear(all);
+            assertEquals(0, readFile(file, diskBytes, "boot-3", new ArrayList<>()).count(), "chunks cleared too");
         }
     }
 
@@ -187,20 +242,20 @@ class DirtyRegionLogTest {
     void aLogOfAnotherDiskOrWithABadHeaderMakesEveryRegionDirty() throws IOException {
         Path file = dir.resolve("d.drl");
         long diskBytes = 10L << 20;
-        try (DirtyRegionLog log = DirtyRegionLog.open(file, "other:disk", diskBytes, 65536)) {
+        try (DirtyRegionLog log = DirtyRegionLog.open(file, "other:disk", diskBytes, 65536, BOOT)) {
             log.mark(0, 1);
             log.awaitForced();
         }
-        try (DirtyRegionLog log = DirtyRegionLog.open(file, DISK, diskBytes, 65536)) {
+        try (DirtyRegionLog log = DirtyRegionLog.open(file, DISK, diskBytes, 65536, BOOT)) {
             assertEquals(160, log.snapshot().count());
             assertTrue(log.notes().get(0).contains("belongs to disk 'other:disk'"), log.notes().toString());
         }
-        try (DirtyRegionLog log = DirtyRegionLog.open(file, DISK, diskBytes, 65536)) {
+        try (DirtyRegionLog log = DirtyRegionLog.open(file, DISK, diskBytes, 65536, BOOT)) {
             assertEquals(160, log.snapshot().count(), "the repaired log was rewritten with every region dirty");
             assertEquals(List.of(), log.notes());
         }
         Files.write(file, new byte[] {1, 2, 3});
-        try (DirtyRegionLog log = DirtyRegionLog.open(file, DISK, diskBytes, 65536)) {
+        try (DirtyRegionLog log = DirtyRegionLog.open(file, DISK, diskBytes, 65536, BOOT)) {
             assertEquals(160, log.snapshot().count());
             assertTrue(log.notes().get(0).contains("shorter than its 4096-byte header"), log.notes().toString());
         }
@@ -209,7 +264,7 @@ class DirtyRegionLogTest {
     @Test
     void badGeometryIsRefusedWithAClearMessage() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> DirtyRegionLog.open(dir.resolve("x.drl"), DISK, 1 << 20, 3000));
+                () -> DirtyRegionLog.open(dir.resolve("x.drl"), DISK, 1 << 20, 3000, BOOT));
         assertTrue(e.getMessage().contains("power of two from 4096"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> new TrackingOptions(65536, -1,
                 TrackingOptions.DEFAULT_BITMAP_AFTER, TrackingOptions.DEFAULT_CLEAR_DELAY));

@@ -46,6 +46,8 @@ final class FakeProcessServer implements Transport {
     private final Map<DiskId, Long> durable = new ConcurrentHashMap<>();
     private final List<Pipe> live = new ArrayList<>();
     private volatile boolean up = true;
+    /** Whether batches are applied to the in-memory replicas (off for measurements: acknowledged only). */
+    volatile boolean keepData = true;
     /** Called with each batch applied, before its ACK leaves. */
     volatile Consumer<DeltaBatch> onApply = b -> { };
 
@@ -141,7 +143,7 @@ final class FakeProcessServer implements Transport {
                     }
                     out.put(MessageCodec.encode(new Message.ResumePoint(point)));
                 } else if (m instanceof Message.DiskInfo info) {
-                    replicas.computeIfAbsent(info.disk(), k -> new byte[Math.toIntExact(info.sizeBytes())]);
+                    replicas.computeIfAbsent(info.disk(), k -> new byte[keepData ? Math.toIntExact(info.sizeBytes()) : 0]);
                 } else if (m instanceof Message.Heartbeat) {
                     out.put(MessageCodec.encode(new Message.Heartbeat(Instant.now(), new TreeMap<>())));
                 }
@@ -155,6 +157,10 @@ final class FakeProcessServer implements Transport {
     }
 
     private void apply(DeltaBatch b) {
+        if (!keepData) {
+            onApply.accept(b);
+            return;
+        }
         byte[] r = replicas.get(b.disk());
         synchronized (r) {
             for (ChangeRecord c : b.records()) {

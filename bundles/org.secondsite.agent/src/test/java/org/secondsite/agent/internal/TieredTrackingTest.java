@@ -196,7 +196,8 @@ class TieredTrackingTest {
         Path file = a.tracker().logFile(DISK);
         RegionSet s = new RegionSet(DirtyRegionLog.regions(diskSize, REGION));
         List<String> notes = new ArrayList<>();
-        DirtyRegionLog.decode(ByteBuffer.wrap(Files.readAllBytes(file)), DISK.value(), diskSize, REGION, s, notes);
+        DirtyRegionLog.decode(ByteBuffer.wrap(Files.readAllBytes(file)), DISK.value(), diskSize, REGION,
+                DirtyRegionLog.currentBootId(), s, notes);
         assertEquals(List.of(), notes, "the log file is intact");
         return s;
     }
