@@ -221,8 +221,8 @@ public final class Agent implements Closeable, ReplicationMonitor {
     }
 
     /**
-     * The source disk of {@code disk} (from its capture session), which replays of dirty regions
-     * read; {@code null} when the session ends.
+     * Sets the source disk of {@code disk} (its capture session's), which replays of dirty regions
+     * read; until there is one, a replay waits.
      */
     public void attachSource(DiskId disk, BlockDevice source) {
         lock.lock();

@@ -239,6 +239,35 @@ class DirtyRegionLogTest {
     }
 
     @Test
+    void oneForceCoversEveryMarkWrittenBeforeItWhoeverWaits() throws Exception {
+        long diskBytes = 1L << 30;
+        try (DirtyRegionLog log = DirtyRegionLog.open(dir.resolve("g.drl"), DISK, diskBytes, 65536, BOOT)) {
+            long forces = log.counters()[1];
+            for (int chunk = 0; chunk < 8; chunk++) {
+                assertTrue(log.mark(chunk * 1024L + 7, chunk * 1024L + 8)); // eight writers' new chunks
+            }
+            List<Thread> waiters = new ArrayList<>();
+            List<Throwable> failures = new java.util.concurrent.CopyOnWriteArrayList<>();
+            for (int i = 0; i < 8; i++) {
+                Thread t = new Thread(() -> {
+                    try {
+                        log.awaitForced();
+                    } catch (Throwable e) {
+                        failures.add(e);
+                    }
+                });
+                waiters.add(t);
+                t.start();
+            }
+            for (Thread t : waiters) {
+                t.join();
+            }
+            assertEquals(List.of(), failures);
+            assertEquals(forces + 1, log.counters()[1], "eight waiters, one force (group commit)");
+        }
+    }
+
+    @Test
     void aLogOfAnotherDiskOrWithABadHeaderMakesEveryRegionDirty() throws IOException {
         Path file = dir.resolve("d.drl");
         long diskBytes = 10L << 20;

@@ -47,7 +47,7 @@ class AgentKillTest {
         }
         Random random = new Random();
         long seed = random.nextLong();
-        int killAfter = 20 + random.nextInt(800);
+        int killAfter = 20 + random.nextInt(600);
         String where = "seed " + seed + ", kill after " + killAfter + " writes";
         Path stderr = dir.resolve("child.err");
         String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();

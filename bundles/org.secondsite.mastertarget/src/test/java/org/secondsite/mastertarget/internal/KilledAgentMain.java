@@ -28,7 +28,7 @@ import org.secondsite.api.storage.DiskFiles;
  * <pre>KilledAgentMain &lt;data dir&gt; &lt;source file&gt; &lt;seed&gt;</pre>
  */
 public final class KilledAgentMain {
-    static final long DISK_BYTES = 128L << 20;
+    static final long DISK_BYTES = 64L << 20;
     static final int REGION = 64 << 10;
 
     private KilledAgentMain() {
@@ -68,7 +68,7 @@ public final class KilledAgentMain {
         }
     }
 
-    /** The writes, the same for the same seed: offsets in two areas (24 MiB at 0, 8 MiB at 96 MiB), 1 to 64 KiB long. */
+    /** The writes, the same for the same seed: offsets in two areas (12 MiB at 0, 4 MiB at 48 MiB), 1 to 64 KiB long. */
     static final class Plan {
         private final Random random;
 
@@ -80,8 +80,8 @@ public final class KilledAgentMain {
         long[] next() {
             int len = 1 + random.nextInt(64 << 10);
             boolean low = random.nextInt(4) < 3;
-            long base = low ? 0 : 96L << 20;
-            long area = low ? 24L << 20 : 8L << 20;
+            long base = low ? 0 : 48L << 20;
+            long area = low ? 12L << 20 : 4L << 20;
             long off = base + (long) random.nextInt((int) (area - len));
             return new long[] {off, len};
         }
