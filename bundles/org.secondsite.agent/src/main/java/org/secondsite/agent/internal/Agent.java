@@ -34,6 +34,7 @@ import org.secondsite.api.model.DiskId;
 import org.secondsite.api.model.GroupId;
 import org.secondsite.api.replication.DiskReplicationStatus;
 import org.secondsite.api.replication.ReplicationMonitor;
+import org.secondsite.api.storage.BlockDevice;
 import org.secondsite.api.transport.FrameConnection;
 import org.secondsite.api.transport.Transport;
 import org.secondsite.api.transport.TransportSecurity;
@@ -68,6 +69,10 @@ import org.secondsite.wire.WireProtocol;
  * sender reconnects with capped exponential back-off, asks RESUME_QUERY and resends
  * everything above the process server's durable point. ERROR {@code RECEIVER_FULL} (spool
  * full) is the same: the agent keeps its data and retries after the back-off.
+ *
+ * <h2>Change tracking</h2>
+ * Memory, the on-disk change cache, bitmap mode and the dirty-region log that makes
+ * {@code accept} safe against a crash: see {@link Tracker}.
  */
 public final class Agent implements Closeable, ReplicationMonitor {
     private static final System.Logger LOG = System.getLogger(Agent.class.getName());
@@ -81,6 +86,7 @@ public final class Agent implements Closeable, ReplicationMonitor {
     private final Function<String, Compressor> compressors;
     private final Clock clock;
     private final SequenceStore sequences;
+    private final Tracker tracker;
 
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition changed = lock.newCondition();
@@ -108,12 +114,15 @@ public final class Agent implements Closeable, ReplicationMonitor {
         this.compressors = Compressors.withNone(compressors);
         this.clock = clock;
         this.sequences = new SequenceStore(options.dataDir());
+        this.tracker = new Tracker(options, clock, lock, disks,
+                () -> connection != null && "replicating".equals(linkState));
         this.sender = new Thread(this::sendLoop, "secondsite-agent-sender");
         this.cutter = new Thread(this::cutLoop, "secondsite-agent-batch-cutter");
         sender.setDaemon(true);
         cutter.setDaemon(true);
         sender.start();
         cutter.start();
+        tracker.start();
     }
 
     public AgentOptions options() {
@@ -162,6 +171,7 @@ public final class Agent implements Closeable, ReplicationMonitor {
                     }
                 }
                 sequences.forget(disk);
+                s.tracking.close(); // its dirty-region log stays: protecting the disk again replays it
                 topologyChanged = true;
                 changed.signalAll();
             }
@@ -204,7 +214,36 @@ public final class Agent implements Closeable, ReplicationMonitor {
         lock.lock();
         try {
             DiskStream s = disks.get(disk);
-            return s != null && s.pending.isEmpty() && s.openRecords.isEmpty();
+            return s != null && s.pending.isEmpty() && s.openRecords.isEmpty() && s.tracking.idle();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Sets the source disk of {@code disk} (its capture session's), which replays of dirty regions
+     * read; until there is one, a replay waits.
+     */
+    public void attachSource(DiskId disk, BlockDevice source) {
+        lock.lock();
+        try {
+            DiskStream s = disks.get(disk);
+            if (s != null) {
+                s.tracking.source(source);
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Forgets the source of {@code disk} if it is still {@code source} (its capture session ended). */
+    public void detachSource(DiskId disk, BlockDevice source) {
+        lock.lock();
+        try {
+            DiskStream s = disks.get(disk);
+            if (s != null && s.tracking.source() == source) {
+                s.tracking.source(null);
+            }
         } finally {
             lock.unlock();
         }
@@ -257,11 +296,13 @@ public final class Agent implements Closeable, ReplicationMonitor {
         long bytesIn;
         long bytesOut;
         boolean removed;
+        final DiskTracking tracking;
 
         DiskStream(DiskId disk, GroupId group, long size) {
             this.disk = disk;
             this.group = group;
             this.size = size;
+            this.tracking = tracker.open(this);
         }
 
         @Override
@@ -276,6 +317,25 @@ public final class Agent implements Closeable, ReplicationMonitor {
             } else {
                 add(change);
             }
+            tracking.awaitDurable(); // the change's regions are in the dirty-region log on disk
+        }
+
+        /**
+         * Marks {@code [offset, offset+length)} dirty in the persisted log and schedules it to be
+         * read from the source and sent (without comparison); returns once the mark is durable.
+         * For the resync engine and operators; also what a DIRTY change record does.
+         */
+        void markForReplay(long offset, long length) throws IOException {
+            lock.lock();
+            try {
+                if (closed || removed) {
+                    throw new IOException("disk " + disk + " is no longer protected by this agent");
+                }
+                tracking.markForReplay(offset, length);
+            } finally {
+                lock.unlock();
+            }
+            tracking.awaitDurable();
         }
 
         private void add(ChangeRecord r) throws IOException {
@@ -283,20 +343,14 @@ public final class Agent implements Closeable, ReplicationMonitor {
         }
 
         /**
-         * Appends {@code r} to the open batch, waiting for buffer space. With a {@code guard}, appends
-         * only if no write overlapping {@code r} was accepted since the guard was opened, and returns
-         * whether it did; the check comes after any wait, right before the append, under the lock.
+         * Appends {@code r} to the open batch, or, in bitmap mode, only marks its regions dirty (see
+         * {@link Tracker}); never waits for memory. With a {@code guard}, appends only if no write
+         * overlapping {@code r} was accepted since the guard was opened, and returns whether it did.
          */
         private boolean add(ChangeRecord r, SourceRead guard) throws IOException {
             long cost = (r.hasData() ? r.length() : 0) + RECORD_OVERHEAD;
             lock.lock();
             try {
-                while (!closed && !removed && bufferedBytes > 0 && bufferedBytes + cost > options.bufferBytes()) {
-                    if (!openRecords.isEmpty()) {
-                        seal(); // let the sender make room
-                    }
-                    changed.awaitUninterruptibly(); // back-pressure until ACKs free memory
-                }
                 if (closed || removed) {
                     throw new IOException("disk " + disk + " is no longer protected by this agent");
                 }
@@ -305,6 +359,9 @@ public final class Agent implements Closeable, ReplicationMonitor {
                 }
                 if (!readers.isEmpty() && guard == null) {
                     recentWrites.addLast(new long[] {++writeCounter, r.offset(), r.offset() + r.length()});
+                }
+                if (!tracking.admit(r, cost, guard)) {
+                    return true; // tracked as dirty regions only
                 }
                 int data = r.hasData() ? r.length() : 0;
                 if (!openRecords.isEmpty() && (openDataBytes + data > options.batchBytes()
@@ -322,6 +379,7 @@ public final class Agent implements Closeable, ReplicationMonitor {
                 openDataBytes += data;
                 bufferedBytes += cost;
                 bytesIn += data;
+                tracking.appended();
                 if (openDataBytes >= options.batchBytes()) {
                     seal();
                 }
@@ -424,11 +482,13 @@ public final class Agent implements Closeable, ReplicationMonitor {
             }
             Instant first = openFirst != null ? openFirst : clock.instant();
             Instant last = openLast != null ? openLast : first;
-            long seq = sequences.next(disk);
-            DeltaBatch b = new DeltaBatch(disk, group, seq, first, last, openRecords, openTags);
             long cost = openDataBytes + (long) openRecords.size() * RECORD_OVERHEAD;
-            pending.addLast(new Sealed(b, cost));
-            lastSealed = seq;
+            List<ConsistencyTag> tags = tracking.consistentTags(openTags);
+            if (!openRecords.isEmpty() || !tags.isEmpty()) {
+                if (!tracking.place(openRecords, tags, first, last, cost)) { // else: to the change cache or dirty
+                    enqueue(openRecords, tags, first, last, cost, tracking.openMaxStamp());
+                }
+            }
             openRecords = new ArrayList<>();
             openTags.clear();
             openDataBytes = 0;
@@ -437,11 +497,20 @@ public final class Agent implements Closeable, ReplicationMonitor {
             changed.signalAll();
         }
 
+        /** Numbers a sealed batch and queues it in memory for the sender. Lock held. */
+        void enqueue(List<ChangeRecord> records, List<ConsistencyTag> tags, Instant first, Instant last, long cost,
+                     long maxStamp) throws IOException {
+            long seq = sequences.next(disk);
+            pending.addLast(new Sealed(new DeltaBatch(disk, group, seq, first, last, records, tags), cost, maxStamp));
+            lastSealed = seq;
+        }
+
         /** Frees batches up to {@code seq}. Called with the lock held. */
         void acknowledged(long seq) {
             while (!pending.isEmpty() && pending.peekFirst().batch.sequence() <= seq) {
                 Sealed b = pending.pollFirst();
                 bufferedBytes -= b.cost;
+                tracking.acked(b.maxStamp);
                 if (b.sentBytes > 0) {
                     inflightBytes -= b.sentBytes;
                     bytesOut += b.sentBytes;
@@ -467,7 +536,7 @@ public final class Agent implements Closeable, ReplicationMonitor {
                 for (Sealed b : pending) {
                     DeltaBatch o = b.batch;
                     renumbered.addLast(new Sealed(new DeltaBatch(o.disk(), o.group(), next++, o.firstWrite(),
-                            o.lastWrite(), o.records(), o.tags()), b.cost));
+                            o.lastWrite(), o.records(), o.tags()), b.cost, b.maxStamp));
                 }
                 pending.clear();
                 pending.addAll(renumbered);
@@ -480,8 +549,13 @@ public final class Agent implements Closeable, ReplicationMonitor {
 
         DiskReplicationStatus status() {
             Instant oldest = !pending.isEmpty() ? pending.peekFirst().batch.firstWrite() : openFirst;
-            return new DiskReplicationStatus(disk, Stage.AGENT, linkState, linkMessage, lastSealed, acked, bufferedBytes,
-                    oldest, null, bytesIn, bytesOut);
+            Instant outside = tracking.oldestOutsideMemory();
+            oldest = oldest == null || outside != null && outside.isBefore(oldest) ? outside : oldest;
+            String message = tracking.bitmapReason().isEmpty() ? linkMessage
+                    : (linkMessage.isEmpty() ? "" : linkMessage + "; ") + "bitmap mode: " + tracking.bitmapReason();
+            return new DiskReplicationStatus(disk, Stage.AGENT, linkState, message, lastSealed, acked,
+                    bufferedBytes + tracking.cache.bytes(), oldest, null, bytesIn, bytesOut, tracking.tracking(),
+                    tracking.progress());
         }
     }
 
@@ -490,6 +564,8 @@ public final class Agent implements Closeable, ReplicationMonitor {
         final DiskStream stream;
         final long token;
         boolean closed;
+        /** Set when the append only marked the range dirty (bitmap mode): it will be replayed later. */
+        boolean dirtyOnly;
 
         SourceRead(DiskStream stream, long token) {
             this.stream = stream;
@@ -506,12 +582,15 @@ public final class Agent implements Closeable, ReplicationMonitor {
     static final class Sealed {
         final DeltaBatch batch;
         final long cost;
+        /** The highest change-tracking stamp in it (see {@link DiskTracking}). */
+        final long maxStamp;
         /** Bytes of its frame on the current connection; 0 while not sent on it. */
         long sentBytes;
 
-        Sealed(DeltaBatch batch, long cost) {
+        Sealed(DeltaBatch batch, long cost, long maxStamp) {
             this.batch = batch;
             this.cost = cost;
+            this.maxStamp = maxStamp;
         }
     }
 
@@ -969,11 +1048,20 @@ public final class Agent implements Closeable, ReplicationMonitor {
             lock.unlock();
         }
         closeQuietly(c);
+        tracker.stop();
         try {
             sender.join(TimeUnit.SECONDS.toMillis(10));
             cutter.join(TimeUnit.SECONDS.toMillis(10));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+        lock.lock();
+        try {
+            for (DiskStream s : disks.values()) {
+                s.tracking.close();
+            }
+        } finally {
+            lock.unlock();
         }
     }
 
@@ -985,6 +1073,11 @@ public final class Agent implements Closeable, ReplicationMonitor {
                 LOG.log(Level.DEBUG, "closing " + c + ": " + e);
             }
         }
+    }
+
+    /** For tests: the change tracking. */
+    Tracker tracker() {
+        return tracker;
     }
 
     /** For tests: the disk streams' pending batch sequences. */

@@ -24,6 +24,7 @@ import org.secondsite.api.model.DiskId;
 import org.secondsite.api.model.GroupId;
 import org.secondsite.api.replication.DiskReplicationStatus;
 import org.secondsite.api.replication.ReplicationMonitor;
+import org.secondsite.api.storage.BlockDevice;
 import org.secondsite.api.transport.ComponentIdentity;
 import org.secondsite.api.transport.Transport;
 import org.secondsite.api.transport.TransportSecurity;
@@ -51,7 +52,8 @@ public final class AgentComponent implements AgentService, ReplicationMonitor {
                 Duration.ofMillis(config.batchAgeMillis()), config.bufferBytes(), config.windowBytes(),
                 Settings.path("dataDir", config.dataDir(), System::getProperty),
                 Duration.ofSeconds(config.heartbeatSeconds()), Duration.ofSeconds(10), Duration.ofMillis(200),
-                Duration.ofSeconds(config.backoffMaxSeconds()));
+                Duration.ofSeconds(config.backoffMaxSeconds()), Settings.tracking(config.regionBytes(),
+                        config.spillBytes(), config.bitmapAfterSeconds(), config.dirtyClearMillis()));
         this.agent = new Agent(options, this::componentId, transports::get, this::security, compressors::get,
                 Clock.systemUTC());
     }
@@ -142,6 +144,16 @@ public final class AgentComponent implements AgentService, ReplicationMonitor {
             out.add(s.disk());
         }
         return out;
+    }
+
+    @Override
+    public void attachSource(DiskId disk, BlockDevice source) {
+        agent.attachSource(disk, source);
+    }
+
+    @Override
+    public void detachSource(DiskId disk, BlockDevice source) {
+        agent.detachSource(disk, source);
     }
 
     @Override

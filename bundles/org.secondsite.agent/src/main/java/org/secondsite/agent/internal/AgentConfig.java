@@ -36,4 +36,21 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 
     @AttributeDefinition(name = "Maximum reconnect delay", description = "Cap of the exponential back-off, in seconds")
     int backoffMaxSeconds() default 30;
+
+    @AttributeDefinition(name = "Dirty region size", description = "Bytes per region of the dirty-region log: a power "
+            + "of two from 4096 to 67108864. Smaller replays less after a crash or bitmap mode; larger marks "
+            + "new regions (a forced write) less often")
+    int regionBytes() default 64 * 1024;
+
+    @AttributeDefinition(name = "Change cache", description = "Per disk, bytes of the on-disk change cache that takes "
+            + "batches when memory is full; 0 disables it (memory full then means bitmap mode)")
+    long spillBytes() default 1024L * 1024 * 1024;
+
+    @AttributeDefinition(name = "Bitmap mode after", description = "Seconds the process server may be unreachable "
+            + "before the disks switch to bitmap mode (only dirty regions remembered)")
+    long bitmapAfterSeconds() default 300;
+
+    @AttributeDefinition(name = "Dirty region clear delay", description = "Milliseconds a region must stay unwritten, "
+            + "once acknowledged, before it is cleared from the dirty-region log (at least 10)")
+    long dirtyClearMillis() default 5000;
 }

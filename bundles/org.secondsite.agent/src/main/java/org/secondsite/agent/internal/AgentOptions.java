@@ -24,10 +24,12 @@ import org.secondsite.wire.WireProtocol;
  * @param connectTimeout connection and handshake timeout
  * @param backoffMin first reconnect delay
  * @param backoffMax cap of the exponential reconnect delay
+ * @param tracking tiered change tracking: dirty-region log, change cache, bitmap mode
  */
 public record AgentOptions(InetSocketAddress processServer, String transport, String compressor, int batchBytes,
                            Duration batchAge, long bufferBytes, long windowBytes, Path dataDir, Duration heartbeat,
-                           Duration connectTimeout, Duration backoffMin, Duration backoffMax) {
+                           Duration connectTimeout, Duration backoffMin, Duration backoffMax,
+                           TrackingOptions tracking) {
 
     public static final int DEFAULT_BATCH_BYTES = 4 << 20;
     public static final Duration DEFAULT_BATCH_AGE = Duration.ofMillis(50);
@@ -39,6 +41,7 @@ public record AgentOptions(InetSocketAddress processServer, String transport, St
         Objects.requireNonNull(transport, "transport");
         Objects.requireNonNull(compressor, "compressor");
         Objects.requireNonNull(dataDir, "dataDir");
+        Objects.requireNonNull(tracking, "tracking");
         if (batchBytes < 4096 || batchBytes > WireProtocol.MAX_PAYLOAD) {
             throw new IllegalArgumentException("batch size must be 4096.." + WireProtocol.MAX_PAYLOAD + " bytes, was "
                     + batchBytes);
@@ -62,6 +65,18 @@ public record AgentOptions(InetSocketAddress processServer, String transport, St
         if (backoffMax.compareTo(backoffMin) < 0) {
             throw new IllegalArgumentException("backoffMax " + backoffMax + " is below backoffMin " + backoffMin);
         }
+        if (tracking.spillBytes() != 0 && tracking.spillBytes() < 2L * batchBytes) {
+            throw new IllegalArgumentException("spillBytes (" + tracking.spillBytes() + ") must be 0 (no change cache)"
+                    + " or hold at least two batches of " + batchBytes + " bytes");
+        }
+    }
+
+    /** Options with the default change tracking. */
+    public AgentOptions(InetSocketAddress processServer, String transport, String compressor, int batchBytes,
+                        Duration batchAge, long bufferBytes, long windowBytes, Path dataDir, Duration heartbeat,
+                        Duration connectTimeout, Duration backoffMin, Duration backoffMax) {
+        this(processServer, transport, compressor, batchBytes, batchAge, bufferBytes, windowBytes, dataDir, heartbeat,
+                connectTimeout, backoffMin, backoffMax, TrackingOptions.defaults());
     }
 
     /** Defaults for everything but the process server address and the data directory. */
@@ -73,21 +88,26 @@ public record AgentOptions(InetSocketAddress processServer, String transport, St
 
     public AgentOptions withBatching(int bytes, Duration age) {
         return new AgentOptions(processServer, transport, compressor, bytes, age, bufferBytes, windowBytes, dataDir,
-                heartbeat, connectTimeout, backoffMin, backoffMax);
+                heartbeat, connectTimeout, backoffMin, backoffMax, tracking);
     }
 
     public AgentOptions withBufferBytes(long bytes) {
         return new AgentOptions(processServer, transport, compressor, batchBytes, batchAge, bytes, windowBytes, dataDir,
-                heartbeat, connectTimeout, backoffMin, backoffMax);
+                heartbeat, connectTimeout, backoffMin, backoffMax, tracking);
     }
 
     public AgentOptions withCompressor(String name) {
         return new AgentOptions(processServer, transport, name, batchBytes, batchAge, bufferBytes, windowBytes, dataDir,
-                heartbeat, connectTimeout, backoffMin, backoffMax);
+                heartbeat, connectTimeout, backoffMin, backoffMax, tracking);
     }
 
     public AgentOptions withBackoff(Duration min, Duration max) {
         return new AgentOptions(processServer, transport, compressor, batchBytes, batchAge, bufferBytes, windowBytes,
-                dataDir, heartbeat, connectTimeout, min, max);
+                dataDir, heartbeat, connectTimeout, min, max, tracking);
+    }
+
+    public AgentOptions withTracking(TrackingOptions t) {
+        return new AgentOptions(processServer, transport, compressor, batchBytes, batchAge, bufferBytes, windowBytes,
+                dataDir, heartbeat, connectTimeout, backoffMin, backoffMax, t);
     }
 }

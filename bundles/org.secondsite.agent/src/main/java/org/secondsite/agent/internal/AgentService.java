@@ -7,6 +7,7 @@ import org.secondsite.api.capture.ChangeSink;
 import org.secondsite.api.model.ConsistencyTag;
 import org.secondsite.api.model.DiskId;
 import org.secondsite.api.model.GroupId;
+import org.secondsite.api.storage.BlockDevice;
 
 /**
  * Programmatic control of the agent's protected disks, offered as an OSGi service by
@@ -25,4 +26,10 @@ public interface AgentService {
 
     /** The protected disks. */
     List<DiskId> protectedDisks();
+
+    /** The disk's source for reading (its capture session's), which the replay of dirty regions reads. */
+    void attachSource(DiskId disk, BlockDevice source);
+
+    /** The capture session that gave {@code source} ended. */
+    void detachSource(DiskId disk, BlockDevice source);
 }

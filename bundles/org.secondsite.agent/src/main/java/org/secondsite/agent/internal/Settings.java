@@ -2,6 +2,7 @@ package org.secondsite.agent.internal;
 
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.function.UnaryOperator;
 
 /** Parsing helpers for configuration values. */
@@ -31,6 +32,18 @@ final class Settings {
             throw new IllegalArgumentException(what + " '" + value + "': port must be 1..65535");
         }
         return InetSocketAddress.createUnresolved(host, port);
+    }
+
+    /** Change tracking settings, with errors that name the setting. */
+    static TrackingOptions tracking(int regionBytes, long spillBytes, long bitmapAfterSeconds, long dirtyClearMillis) {
+        if (bitmapAfterSeconds < 1) {
+            throw new IllegalArgumentException("bitmapAfterSeconds must be >= 1, was " + bitmapAfterSeconds);
+        }
+        if (dirtyClearMillis < 10) {
+            throw new IllegalArgumentException("dirtyClearMillis must be >= 10, was " + dirtyClearMillis);
+        }
+        return new TrackingOptions(regionBytes, spillBytes, Duration.ofSeconds(bitmapAfterSeconds),
+                Duration.ofMillis(dirtyClearMillis));
     }
 
     /** Expands {@code ${name}} from {@code properties} (e.g. {@code ${karaf.data}}). */
