@@ -401,8 +401,9 @@ public final class Agent implements Closeable, ReplicationMonitor {
          * Starts an optimistic read of the source: read the range after this, then
          * {@link #appendSourceRead} it. Between the two a workload write to the same range may be
          * applied to the disk and accepted here; the append then refuses the (possibly stale) data
-         * and the caller reads again. A write applied to the disk but accepted only after the append
-         * lands after it in the stream, with the same or newer data, so the stream stays in order.
+         * and the caller reads again. This needs the source to never lag the stream: a driver that
+         * accepts a change before writing it to the disk (as {@code nbd} does, so nothing reaches the
+         * disk untracked) makes its source's reads wait for accepted changes to reach the disk.
          */
         SourceRead openSourceRead() {
             lock.lock();

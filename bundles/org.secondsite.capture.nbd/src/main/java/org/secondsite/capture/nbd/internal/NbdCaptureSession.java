@@ -54,7 +54,7 @@ final class NbdCaptureSession implements CaptureSession {
         NbdExport export = NbdExport.open(spec.disk().value(), spec.source(), sink, wrapChannel);
         SourceDevice source = null;
         try {
-            source = new SourceDevice(spec.source(), export.size(), export.health());
+            source = new SourceDevice(spec.source(), export.size(), export.health(), export.orderLock());
             NbdServer server = NbdServer.start(export, settings.listen(), settings.maxConnections(),
                     settings.handshakeTimeout());
             server.every(HEALTH_CHECK, () -> {

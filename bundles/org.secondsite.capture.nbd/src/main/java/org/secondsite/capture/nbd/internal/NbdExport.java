@@ -122,6 +122,15 @@ final class NbdExport implements Closeable {
         return stats;
     }
 
+    /**
+     * The lock under which each change goes to the sink and then to the file. A reader of the
+     * source that must see the file as the sink's stream describes it (resync, dirty-region replay)
+     * holds it while reading, so it never reads between a change's acceptance and its write.
+     */
+    java.util.concurrent.locks.Lock orderLock() {
+        return order;
+    }
+
     SourceHealth health() {
         return health;
     }

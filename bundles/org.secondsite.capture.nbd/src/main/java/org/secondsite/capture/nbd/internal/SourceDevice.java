@@ -25,13 +25,16 @@ final class SourceDevice implements BlockDevice {
     private final Path path;
     private final long size;
     private final SourceHealth health;
+    /** The export's order lock: a read waits for a change the sink took to reach the file. */
+    private final java.util.concurrent.locks.Lock order;
     private FileChannel channel;
     private boolean closed;
 
-    SourceDevice(Path path, long size, SourceHealth health) throws IOException {
+    SourceDevice(Path path, long size, SourceHealth health, java.util.concurrent.locks.Lock order) throws IOException {
         this.path = path;
         this.size = size;
         this.health = health;
+        this.order = order;
         this.channel = FileChannel.open(path, StandardOpenOption.READ);
     }
 
@@ -60,12 +63,18 @@ final class SourceDevice implements BlockDevice {
     public void read(long offset, ByteBuffer dst) throws IOException {
         DiskFiles.checkRange(offset, dst.remaining(), size);
         FileChannel ch = channel();
+        // The export hands a change to the sink before writing it to the file, both under its order
+        // lock: reading under it too, a reader never sees the file lag behind the change stream, so
+        // data it then appends to the stream (resync, replay) is never older than a change before it.
+        order.lock();
         try {
             DiskFiles.readFully(ch, offset, dst);
         } catch (ClosedChannelException e) {
             throw e; // closed by an interrupt of the reading thread, or the session is closing
         } catch (IOException e) {
             throw health.failed(SourceHealth.Op.READ, e);
+        } finally {
+            order.unlock();
         }
         health.ok(SourceHealth.Op.READ);
     }
