@@ -1,8 +1,12 @@
 package org.secondsite.wire;
 
+import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.security.DigestException;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+
+import org.secondsite.api.storage.BlockDevice;
 
 /**
  * The block hash of the resync messages (docs/PROTOCOL.md §3.11): the first
@@ -43,15 +47,54 @@ public final class BlockHashes {
         for (int off = 0; off < length; off += blockSize) {
             int len = Math.min(blockSize, length - off);
             sha256.update(data, from + off, len);
-            try {
-                sha256.digest(digest, 0, digest.length);
-            } catch (java.security.DigestException e) {
-                throw new IllegalStateException(e);
-            }
-            System.arraycopy(digest, 0, out, outOffset + n * WireProtocol.HASH_BYTES, WireProtocol.HASH_BYTES);
+            finish(out, outOffset + n * WireProtocol.HASH_BYTES);
             n++;
         }
         return n;
+    }
+
+    /**
+     * Reads {@code length} bytes of {@code device} from {@code offset} with large positional reads
+     * into {@code buffer} and hashes them in blocks of {@code blockSize}, writing the hashes to
+     * {@code out} from {@code outOffset}. A block larger than the buffer is hashed piece by piece.
+     *
+     * @return the number of blocks hashed
+     */
+    public int hash(BlockDevice device, long offset, int length, int blockSize, byte[] buffer, byte[] out,
+                    int outOffset) throws IOException {
+        int n = 0;
+        if (blockSize <= buffer.length) {
+            int piece = buffer.length - buffer.length % blockSize;
+            for (int done = 0; done < length; ) {
+                int len = Math.min(piece, length - done);
+                device.read(offset + done, ByteBuffer.wrap(buffer, 0, len));
+                n += hash(buffer, 0, len, blockSize, out, outOffset + n * WireProtocol.HASH_BYTES);
+                done += len;
+            }
+            return n;
+        }
+        for (int done = 0; done < length; ) {
+            int block = Math.min(blockSize, length - done);
+            for (int in = 0; in < block; ) {
+                int len = Math.min(buffer.length, block - in);
+                device.read(offset + done + in, ByteBuffer.wrap(buffer, 0, len));
+                sha256.update(buffer, 0, len);
+                in += len;
+            }
+            finish(out, outOffset + n * WireProtocol.HASH_BYTES);
+            n++;
+            done += block;
+        }
+        return n;
+    }
+
+    private void finish(byte[] out, int at) {
+        try {
+            sha256.digest(digest, 0, digest.length);
+        } catch (DigestException e) {
+            throw new IllegalStateException(e);
+        }
+        System.arraycopy(digest, 0, out, at, WireProtocol.HASH_BYTES);
     }
 
     /** Whether hash {@code i} of {@code a} equals hash {@code j} of {@code b} (both laid out as in HASHES). */

@@ -11,6 +11,7 @@ import java.util.Arrays;
 import java.util.Random;
 
 import org.junit.jupiter.api.Test;
+import org.secondsite.api.storage.BlockDevice;
 
 class BlockHashesTest {
 
@@ -26,6 +27,58 @@ class BlockHashesTest {
             int len = Math.min(4096, data.length - i * 4096);
             byte[] want = Arrays.copyOf(md.digest(Arrays.copyOfRange(data, i * 4096, i * 4096 + len)), 16);
             assertArrayEquals(want, Arrays.copyOfRange(out, i * 16, i * 16 + 16), "block " + i);
+        }
+    }
+
+    @Test
+    void readingADeviceGivesTheSameHashesWhateverTheBufferSize() throws Exception {
+        byte[] data = new byte[1 << 20];
+        new Random(9).nextBytes(data);
+        BlockDevice dev = new BlockDevice() {
+            @Override
+            public long size() {
+                return data.length;
+            }
+
+            @Override
+            public void read(long offset, ByteBuffer dst) {
+                dst.put(data, (int) offset, dst.remaining());
+            }
+
+            @Override
+            public void write(long offset, ByteBuffer src) {
+                throw new UnsupportedOperationException();
+            }
+
+            @Override
+            public void zero(long offset, long length) {
+                throw new UnsupportedOperationException();
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public boolean isReadOnly() {
+                return true;
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        BlockHashes h = new BlockHashes();
+        for (int blockSize : new int[] {512, 4096, 65536, 1 << 19}) {
+            int length = data.length - 1000 - 7;
+            int n = BlockHashes.blocks(length, blockSize);
+            byte[] want = new byte[n * 16];
+            h.hash(data, 7, length, blockSize, want, 0);
+            for (int buffer : new int[] {4096, 10000, 1 << 20}) {
+                byte[] got = new byte[n * 16];
+                assertEquals(n, h.hash(dev, 7, length, blockSize, new byte[buffer], got, 0));
+                assertArrayEquals(want, got, "block " + blockSize + ", buffer " + buffer);
+            }
         }
     }
 

@@ -1,0 +1,81 @@
+package org.secondsite.agent.internal;
+
+import java.time.Duration;
+import java.util.Objects;
+
+import org.secondsite.wire.WireProtocol;
+
+/**
+ * Settings of the agent's resync ({@link ResyncEngine}).
+ *
+ * @param chunkBytes first comparison level: one hash per chunk of this many bytes (a power of two)
+ * @param blockBytes second level, inside differing chunks: one hash per block; the unit of data sent
+ * @param segmentBytes bytes of the disk read from the source at once and covered by one first-level
+ *        query (a multiple of {@code chunkBytes})
+ * @param segmentsInFlight segments being compared at the same time (queries pipelined)
+ * @param threads threads that read and hash the source
+ * @param queryTimeout a query unanswered this long is asked again
+ * @param retryMin first delay before asking again after a RETRY answer
+ * @param retryMax cap of that delay (doubled at each RETRY in a row)
+ */
+public record ResyncOptions(int chunkBytes, int blockBytes, int segmentBytes, int segmentsInFlight, int threads,
+                            Duration queryTimeout, Duration retryMin, Duration retryMax) {
+
+    public ResyncOptions {
+        checkPowerOfTwo("chunkBytes", chunkBytes);
+        checkPowerOfTwo("blockBytes", blockBytes);
+        if (blockBytes > chunkBytes) {
+            throw new IllegalArgumentException("blockBytes (" + blockBytes + ") must not exceed chunkBytes ("
+                    + chunkBytes + ")");
+        }
+        if (segmentBytes < chunkBytes || segmentBytes % chunkBytes != 0 || segmentBytes > 256 << 20) {
+            throw new IllegalArgumentException("segmentBytes (" + segmentBytes + ") must be a multiple of chunkBytes ("
+                    + chunkBytes + "), at most 256 MiB");
+        }
+        if (segmentBytes / blockBytes > WireProtocol.MAX_HASH_BLOCKS) {
+            throw new IllegalArgumentException("a segment of " + segmentBytes + " bytes holds more than "
+                    + WireProtocol.MAX_HASH_BLOCKS + " blocks of " + blockBytes + " bytes (the most one query may ask)");
+        }
+        if (segmentsInFlight < 1 || segmentsInFlight > 64) {
+            throw new IllegalArgumentException("segmentsInFlight must be 1..64: " + segmentsInFlight);
+        }
+        if (threads < 1 || threads > 64) {
+            throw new IllegalArgumentException("threads must be 1..64: " + threads);
+        }
+        for (Duration d : new Duration[] {queryTimeout, retryMin, retryMax}) {
+            Objects.requireNonNull(d, "duration");
+            if (d.isNegative() || d.isZero()) {
+                throw new IllegalArgumentException("durations must be positive: " + d);
+            }
+        }
+        if (retryMax.compareTo(retryMin) < 0) {
+            throw new IllegalArgumentException("retryMax " + retryMax + " is below retryMin " + retryMin);
+        }
+    }
+
+    private static void checkPowerOfTwo(String name, int v) {
+        if (v < WireProtocol.MIN_HASH_BLOCK || v > WireProtocol.MAX_HASH_BLOCK || Integer.bitCount(v) != 1) {
+            throw new IllegalArgumentException(name + " must be a power of two " + WireProtocol.MIN_HASH_BLOCK + ".."
+                    + WireProtocol.MAX_HASH_BLOCK + ": " + v);
+        }
+    }
+
+    /** 64 KiB chunks, 4 KiB blocks, 8 MiB segments, 4 in flight, 2 threads. */
+    public static ResyncOptions defaults() {
+        return new ResyncOptions(64 << 10, 4 << 10, 8 << 20, 4, 2, Duration.ofMinutes(3), Duration.ofMillis(200),
+                Duration.ofSeconds(5));
+    }
+
+    public ResyncOptions withLevels(int chunk, int block, int segment) {
+        return new ResyncOptions(chunk, block, segment, segmentsInFlight, threads, queryTimeout, retryMin, retryMax);
+    }
+
+    public ResyncOptions withPipeline(int inFlight, int threadCount) {
+        return new ResyncOptions(chunkBytes, blockBytes, segmentBytes, inFlight, threadCount, queryTimeout, retryMin,
+                retryMax);
+    }
+
+    public ResyncOptions withRetry(Duration timeout, Duration min, Duration max) {
+        return new ResyncOptions(chunkBytes, blockBytes, segmentBytes, segmentsInFlight, threads, timeout, min, max);
+    }
+}
