@@ -93,6 +93,7 @@ public final class DiskComponent {
         }
         try {
             session = driver.start(spec, sink);
+            agent.attachSource(disk, session.source()); // the resync reads the disk from here
             LOG.log(Level.INFO, "disk " + disk + ": capturing with driver '" + driverName + "'"
                     + (session.endpoint().isEmpty() ? "" : " at " + session.endpoint()));
         } catch (IOException | RuntimeException e) {
@@ -102,6 +103,7 @@ public final class DiskComponent {
 
     private void stopSession() {
         if (session != null) {
+            agent.detachSource(disk, session.source());
             try {
                 session.close();
             } catch (IOException e) {
