@@ -54,21 +54,45 @@ public final class BlockHashes {
     }
 
     /**
-     * Reads {@code length} bytes of {@code device} from {@code offset} with large positional reads
-     * into {@code buffer} and hashes them in blocks of {@code blockSize}, writing the hashes to
-     * {@code out} from {@code outOffset}. A block larger than the buffer is hashed piece by piece.
+     * Hashes the remaining bytes of {@code data} (its position is not moved) in blocks of
+     * {@code blockSize}, writing the hashes to {@code out} from {@code outOffset}. A direct buffer
+     * is hashed through the digest's small internal copy, which stays in the CPU cache.
      *
      * @return the number of blocks hashed
      */
-    public int hash(BlockDevice device, long offset, int length, int blockSize, byte[] buffer, byte[] out,
-                    int outOffset) throws IOException {
+    public int hash(ByteBuffer data, int blockSize, byte[] out, int outOffset) {
+        ByteBuffer d = data.duplicate();
+        int end = d.limit();
         int n = 0;
-        if (blockSize <= buffer.length) {
-            int piece = buffer.length - buffer.length % blockSize;
+        for (int at = d.position(); at < end; at += blockSize) {
+            d.limit(Math.min(end, at + blockSize)).position(at);
+            sha256.update(d);
+            finish(out, outOffset + n * WireProtocol.HASH_BYTES);
+            n++;
+        }
+        return n;
+    }
+
+    /**
+     * Reads {@code length} bytes of {@code device} from {@code offset} with large positional reads
+     * into {@code buffer} (best direct: the read then copies once) and hashes them in blocks of
+     * {@code blockSize}, writing the hashes to {@code out} from {@code outOffset}. A block larger
+     * than the buffer is hashed piece by piece.
+     *
+     * @return the number of blocks hashed
+     */
+    public int hash(BlockDevice device, long offset, int length, int blockSize, ByteBuffer buffer, byte[] out,
+                    int outOffset) throws IOException {
+        int capacity = buffer.capacity();
+        int n = 0;
+        if (blockSize <= capacity) {
+            int piece = capacity - capacity % blockSize;
             for (int done = 0; done < length; ) {
                 int len = Math.min(piece, length - done);
-                device.read(offset + done, ByteBuffer.wrap(buffer, 0, len));
-                n += hash(buffer, 0, len, blockSize, out, outOffset + n * WireProtocol.HASH_BYTES);
+                buffer.clear().limit(len);
+                device.read(offset + done, buffer);
+                buffer.flip();
+                n += hash(buffer, blockSize, out, outOffset + n * WireProtocol.HASH_BYTES);
                 done += len;
             }
             return n;
@@ -76,9 +100,11 @@ public final class BlockHashes {
         for (int done = 0; done < length; ) {
             int block = Math.min(blockSize, length - done);
             for (int in = 0; in < block; ) {
-                int len = Math.min(buffer.length, block - in);
-                device.read(offset + done + in, ByteBuffer.wrap(buffer, 0, len));
-                sha256.update(buffer, 0, len);
+                int len = Math.min(capacity, block - in);
+                buffer.clear().limit(len);
+                device.read(offset + done + in, buffer);
+                buffer.flip();
+                sha256.update(buffer);
                 in += len;
             }
             finish(out, outOffset + n * WireProtocol.HASH_BYTES);

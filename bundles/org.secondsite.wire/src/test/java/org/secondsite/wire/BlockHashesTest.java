@@ -75,10 +75,18 @@ class BlockHashesTest {
             byte[] want = new byte[n * 16];
             h.hash(data, 7, length, blockSize, want, 0);
             for (int buffer : new int[] {4096, 10000, 1 << 20}) {
-                byte[] got = new byte[n * 16];
-                assertEquals(n, h.hash(dev, 7, length, blockSize, new byte[buffer], got, 0));
-                assertArrayEquals(want, got, "block " + blockSize + ", buffer " + buffer);
+                for (boolean direct : new boolean[] {false, true}) {
+                    byte[] got = new byte[n * 16];
+                    ByteBuffer b = direct ? ByteBuffer.allocateDirect(buffer) : ByteBuffer.allocate(buffer);
+                    assertEquals(n, h.hash(dev, 7, length, blockSize, b, got, 0));
+                    assertArrayEquals(want, got, "block " + blockSize + ", buffer " + buffer + ", direct " + direct);
+                }
             }
+            byte[] fromBuffer = new byte[n * 16];
+            ByteBuffer view = ByteBuffer.allocateDirect(length).put(ByteBuffer.wrap(data, 7, length)).flip();
+            assertEquals(n, h.hash(view, blockSize, fromBuffer, 0));
+            assertEquals(0, view.position(), "the buffer's position is not moved");
+            assertArrayEquals(want, fromBuffer);
         }
     }
 

@@ -35,9 +35,10 @@ import org.secondsite.wire.WireProtocol;
  * the segment of the source on the engine's threads, as the master target does with the replica.
  * For chunks whose hashes differ it asks second-level hashes (one per {@code blockBytes} block)
  * of exactly those chunks, reads them from the source again, and appends the blocks whose hashes
- * differ through the guard, in runs of adjacent blocks. An append the guard refuses (a workload
- * write to the same range was accepted since the guard opened) is read again under a new guard
- * and appended again. When every segment is compared, the open batch is sealed with the bookmark
+ * differ through the guard, in runs of adjacent blocks. A run the guard refuses (a workload write
+ * to the same range was accepted since the guard opened) is compared again later, as a segment of
+ * its own, after a back-off: not read again at once, since the write that refused it may still be
+ * on its way to the source. When every segment is compared, the open batch is sealed with the bookmark
  * {@code resync complete}; once the process server holds that batch durably the resync is DONE
  * and the replica is consistent from that batch on.
  *
@@ -52,8 +53,6 @@ final class ResyncJob {
     static final int L1 = 1;
     static final int L2 = 2;
     static final String TAG_NAME = "resync complete";
-    /** Attempts to append a range that workload writes keep refusing, before comparing it again later. */
-    static final int APPEND_ATTEMPTS = 8;
 
     private enum State { QUEUED, L1, L2, WORKING, DONE }
 
@@ -61,8 +60,11 @@ final class ResyncJob {
     static final class Segment {
         final long offset;
         final int length;
-        /** A range compared again after appends kept being refused: not counted in the progress twice. */
-        final boolean redo;
+        /**
+         * 0 for a segment of the pass; n for a range compared again the n-th time after a workload
+         * write refused its append (not counted in the progress twice).
+         */
+        final int redo;
         State state = State.QUEUED;
         int generation;
         long requestId;
@@ -73,10 +75,10 @@ final class ResyncJob {
         byte[] local;
         Message.Hashes remote;
         List<Message.HashQuery.Range> diff;
-        /** Ranges whose appends kept being refused (filled by a pool task, read after it reported). */
+        /** Ranges whose appends were refused (filled by a pool task, read after it reported). */
         final List<long[]> again = new ArrayList<>();
 
-        Segment(long offset, int length, boolean redo) {
+        Segment(long offset, int length, int redo) {
             this.offset = offset;
             this.length = length;
             this.redo = redo;
@@ -85,12 +87,12 @@ final class ResyncJob {
 
     /** Per pool thread: read buffer and hashes. */
     private static final class Worker {
-        final byte[] buffer;
+        final ByteBuffer buffer;
         final byte[] hashes;
         final BlockHashes hasher = new BlockHashes();
 
         Worker(ResyncOptions o) {
-            buffer = new byte[o.segmentBytes()];
+            buffer = ByteBuffer.allocateDirect(o.segmentBytes());
             hashes = new byte[o.segmentBytes() / o.blockBytes() * WireProtocol.HASH_BYTES];
         }
     }
@@ -299,8 +301,8 @@ final class ResyncJob {
                     }
                 }
                 long wait = TimeUnit.MILLISECONDS.toNanos(100);
-                if (!again.isEmpty() && active.isEmpty()) {
-                    wait = Math.max(TimeUnit.MILLISECONDS.toNanos(1), Math.min(wait, again.peekFirst().notBefore - now));
+                for (Segment s : again) {
+                    wait = Math.max(TimeUnit.MILLISECONDS.toNanos(1), Math.min(wait, s.notBefore - now));
                 }
                 Runnable ev = events.poll(wait, TimeUnit.NANOSECONDS);
                 for (; ev != null; ev = events.poll()) {
@@ -318,13 +320,17 @@ final class ResyncJob {
     }
 
     private Segment nextSegment(long now) {
-        if (!again.isEmpty()) {
-            return now - again.peekFirst().notBefore >= 0 ? again.pollFirst() : null;
+        for (java.util.Iterator<Segment> it = again.iterator(); it.hasNext(); ) {
+            Segment s = it.next();
+            if (now - s.notBefore >= 0) {
+                it.remove();
+                return s;
+            }
         }
         if (cursor >= size) {
             return null;
         }
-        Segment s = new Segment(cursor, (int) Math.min(options.segmentBytes(), size - cursor), false);
+        Segment s = new Segment(cursor, (int) Math.min(options.segmentBytes(), size - cursor), 0);
         cursor += s.length;
         return s;
     }
@@ -482,8 +488,10 @@ final class ResyncJob {
                 int bs = options.blockBytes();
                 int index = 0;
                 for (Message.HashQuery.Range r : s.diff) {
-                    src.read(r.offset(), ByteBuffer.wrap(w.buffer, 0, r.length()));
-                    int n = w.hasher.hash(w.buffer, 0, r.length(), bs, w.hashes, 0);
+                    w.buffer.clear().limit(r.length());
+                    src.read(r.offset(), w.buffer);
+                    w.buffer.flip();
+                    int n = w.hasher.hash(w.buffer, bs, w.hashes, 0);
                     int run = -1;
                     for (int b = 0; b <= n; b++) {
                         boolean differs = b < n && !BlockHashes.same(local, b, remote, index + b);
@@ -506,39 +514,22 @@ final class ResyncJob {
         events.add(() -> blocksSent(s, generation, src, failed));
     }
 
-    /** Appends {@code len} bytes of {@code buf} from {@code from}, read at {@code offset}, in pieces the stream takes. */
-    private void append(Segment s, BlockDevice src, long offset, byte[] buf, int from, int len) throws IOException {
+    /** Appends {@code len} bytes of {@code buf} from index {@code from}, read at {@code offset}, in pieces the stream takes. */
+    private void append(Segment s, BlockDevice src, long offset, ByteBuffer buf, int from, int len) throws IOException {
         for (int done = 0; done < len; ) {
             int n = Math.min(maxAppend, len - done);
             byte[] copy = new byte[n]; // the stream keeps the data until the process server acknowledges it
-            System.arraycopy(buf, from + done, copy, 0, n);
+            buf.get(from + done, copy);
             if (stream.appendSourceRead(s.guard, offset + done, ByteBuffer.wrap(copy))) {
                 sent(n);
             } else {
-                appendFresh(s, src, offset + done, n);
-            }
-            done += n;
-        }
-    }
-
-    /** A workload write to the range came since the guard opened: read it again under a new guard. */
-    private void appendFresh(Segment s, BlockDevice src, long offset, int len) throws IOException {
-        for (int attempt = 0; attempt < APPEND_ATTEMPTS; attempt++) {
-            engine.count(disk, 3, 1);
-            if (cancelled) {
-                return;
-            }
-            try (Agent.SourceRead g = stream.openSourceRead()) {
-                byte[] fresh = new byte[len];
-                src.read(offset, ByteBuffer.wrap(fresh));
-                if (stream.appendSourceRead(g, offset, ByteBuffer.wrap(fresh))) {
-                    sent(len);
-                    return;
+                // a workload write to the range was accepted since the guard opened: compare it again later
+                engine.count(disk, 3, 1);
+                synchronized (s.again) {
+                    s.again.add(new long[] {offset + done, n});
                 }
             }
-        }
-        synchronized (s.again) {
-            s.again.add(new long[] {offset, len});
+            done += n;
         }
     }
 
@@ -584,19 +575,40 @@ final class ResyncJob {
         closeGuard(s);
         active.remove(s);
         s.state = State.DONE;
-        if (!s.redo) {
+        if (s.redo == 0) {
             doneBytes.addAndGet(s.length);
         }
         List<long[]> redo;
         synchronized (s.again) {
             redo = new ArrayList<>(s.again);
         }
+        // chunk-aligned, merged: the ranges lie in this segment, so a merged one fits a segment's buffer
+        redo.sort((a, b) -> Long.compare(a[0], b[0]));
+        long delay = Math.min(options.retryMax().toNanos(), options.retryMin().toNanos() << Math.min(20, s.redo));
+        long from = -1;
+        long to = -1;
         for (long[] r : redo) {
-            long from = r[0] - r[0] % options.chunkBytes();
-            long to = Math.min(size, ((r[0] + r[1] + options.chunkBytes() - 1) / options.chunkBytes())
-                    * options.chunkBytes());
-            again.addLast(new Segment(from, (int) (to - from), true));
+            long f = r[0] - r[0] % options.chunkBytes();
+            long t = Math.min(size, ((r[0] + r[1] + options.chunkBytes() - 1) / options.chunkBytes()) * options.chunkBytes());
+            if (from >= 0 && f <= to) {
+                to = Math.max(to, t);
+                continue;
+            }
+            if (from >= 0) {
+                compareLater(from, to, s.redo + 1, delay);
+            }
+            from = f;
+            to = t;
         }
+        if (from >= 0) {
+            compareLater(from, to, s.redo + 1, delay);
+        }
+    }
+
+    private void compareLater(long from, long to, int round, long delayNanos) {
+        Segment later = new Segment(from, (int) (to - from), round);
+        later.notBefore = System.nanoTime() + delayNanos;
+        again.addLast(later);
     }
 
     /** Starts a segment over after {@code delayNanos}. */

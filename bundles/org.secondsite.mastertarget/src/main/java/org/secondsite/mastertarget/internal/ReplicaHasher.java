@@ -104,7 +104,7 @@ final class ReplicaHasher implements Closeable {
 
     /** Per hashing thread: its read buffer and digest. */
     private static final class Worker {
-        final byte[] buffer = new byte[READ_BYTES];
+        final ByteBuffer buffer = ByteBuffer.allocateDirect(READ_BYTES);
         final BlockHashes hashes = new BlockHashes();
     }
 

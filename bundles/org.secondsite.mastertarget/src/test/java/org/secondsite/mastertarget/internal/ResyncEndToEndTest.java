@@ -193,6 +193,36 @@ class ResyncEndToEndTest {
     }
 
     @Test
+    void aWorkloadWriteRacingAnAppendIsComparedAgainLater() throws Exception {
+        Path src = source(28);
+        Path replica;
+        try (Pipeline p = new Pipeline(dir)) {
+            replica = p.replicaPath();
+        }
+        Files.createDirectories(replica.getParent());
+        Files.copy(src, replica);
+        long block = 1000;
+        long changed = scribble(src, new TreeSet<>(java.util.List.of(block)), 29);
+        try (Pipeline p = new Pipeline(dir); SourceDisk disk = new SourceDisk(src)) {
+            p.resyncOptions = p.resyncOptions.withRetry(Duration.ofSeconds(30), Duration.ofMillis(20), Duration.ofMillis(200));
+            p.startMt().startPs().startAgent(o -> o);
+            ChangeSink sink = p.agent.protect(Pipeline.DISK, Pipeline.group(), SIZE);
+            // the first read covering the block hashes its segment; the second reads its differing chunk to send it
+            disk.holdNthReadCovering(block * BLOCK + 100, 2);
+            p.agent.attachSource(Pipeline.DISK, disk);
+            await().atMost(BUDGET).until(() -> disk.heldReads.get() > 0);
+            disk.write(sink, block * BLOCK + 100, new byte[] {1, 2, 3, 4, 5, 6, 7, 8}); // the workload writes meanwhile
+            disk.release();
+            ResyncProgress done = awaitDone(p, "initial replication");
+            awaitApplied(p);
+            ResyncFigures f = p.agent.resyncFigures(Pipeline.DISK);
+            assertTrue(f.appendsRefused() >= 1, "the racing write refused the append: " + f);
+            assertEquals(changed, done.sentBytes(), "the block travels once, when compared again");
+            assertEquals(Pipeline.sha256(src), p.replicaSha256());
+        }
+    }
+
+    @Test
     void masterTargetRestartMidResyncConverges() throws Exception {
         Path src = source(26);
         Path replica;

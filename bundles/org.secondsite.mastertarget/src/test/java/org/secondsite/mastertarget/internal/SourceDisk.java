@@ -26,6 +26,9 @@ final class SourceDisk implements BlockDevice {
     private final long size;
     private final Object order = new Object();
     private volatile long holdFrom = Long.MAX_VALUE;
+    private volatile long holdCovering = -1;
+    private volatile int holdNth;
+    private final java.util.concurrent.atomic.AtomicInteger covering = new java.util.concurrent.atomic.AtomicInteger();
     private volatile CountDownLatch gate = new CountDownLatch(0);
     final AtomicLong heldReads = new AtomicLong();
 
@@ -45,8 +48,16 @@ final class SourceDisk implements BlockDevice {
         holdFrom = offset;
     }
 
+    /** Holds the {@code n}-th read that covers {@code offset} until {@link #release}. */
+    void holdNthReadCovering(long offset, int n) {
+        gate = new CountDownLatch(1);
+        holdNth = n;
+        holdCovering = offset;
+    }
+
     void release() {
         holdFrom = Long.MAX_VALUE;
+        holdCovering = -1;
         gate.countDown();
     }
 
@@ -68,7 +79,9 @@ final class SourceDisk implements BlockDevice {
         if (offset + dst.remaining() > size) {
             throw new EOFException("read " + offset + "+" + dst.remaining() + " beyond " + size);
         }
-        if (offset + dst.remaining() > holdFrom) {
+        long at = holdCovering;
+        boolean held = at >= offset && at < offset + dst.remaining() && covering.incrementAndGet() == holdNth;
+        if (held || offset + dst.remaining() > holdFrom) {
             heldReads.incrementAndGet();
             try {
                 gate.await();
