@@ -6,8 +6,12 @@
 # files: `rsync --inplace --no-whole-file -B4096 SRC DST`. Prints wall times, their ratio
 # ours/rsync, and bytes sent vs changed bytes; both results are checked by SHA-256.
 #
+# Ours first runs the same resync, untimed, into another copy of the replica in the same JVM
+# (WARMUP=full), so that the timed run meets compiled code as a long-running appliance does;
+# WARMUP=small uses a generated 512 MiB pair instead (as P1 does), WARMUP=none nothing.
+#
 # Usage: benchmarks/resync/p3.sh       (from anywhere; env: SIZE_MIB=2048 PERCENT=1 RUNS=2 BUILD=1
-#                                       WORKDIR=<temp dir> KEEP=0 JAVA_OPTS=...)
+#                                       WARMUP=full WORKDIR=<temp dir> KEEP=0 JAVA_OPTS=...)
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -17,6 +21,7 @@ PERCENT="${PERCENT:-1}"
 RUNS="${RUNS:-2}"
 BUILD="${BUILD:-1}"
 KEEP="${KEEP:-0}"
+WARMUP="${WARMUP:-full}"
 JAVA_OPTS="${JAVA_OPTS:--Xms1g -Xmx2g}"
 CLASSES="$HERE/target/classes"
 CP_FILE="$ROOT/bundles/org.secondsite.mastertarget/target/p3-classpath.txt"
@@ -76,15 +81,19 @@ peer() {
 }
 
 ours() {
-  local dst="$WORK/dst-ours.img" line
+  local dst="$WORK/dst-ours.img" warm="" opts="" line
   rm -rf "$WORK/ours"
   cp "$BASE" "$dst"
+  case "$WARMUP" in
+    full) warm="$WORK/dst-warm.img"; cp "$BASE" "$warm" ;;
+    none) opts="-Dp3.warmupBytes=0" ;;
+  esac
   sync
-  java $JAVA_OPTS -cp "$CP" org.secondsite.benchmarks.resync.P3 ours "$SRC" "$dst" "$WORK/ours" "$WANT" \
+  java $JAVA_OPTS $opts -cp "$CP" org.secondsite.benchmarks.resync.P3 ours "$SRC" "$dst" "$WORK/ours" "$WANT" $warm \
       >"$WORK/ours.log" 2>&1 || true
   grep '^ours:\|^RESULT\|Exception\|Error' "$WORK/ours.log" >&2 || true
   line="$(grep '^RESULT' "$WORK/ours.log" || true)"
-  rm -rf "$WORK/ours" "$dst"
+  rm -rf "$WORK/ours" "$dst" "$WORK/dst-warm.img"
   [[ "$line" == *"ok=true"* ]] || { echo "ours: run failed or replica hash mismatch (output above)" >&2; return 1; }
   sed -E 's/.*ours_seconds=([0-9.]+) sent=([0-9]+) wire=([0-9]+).*/\1 \2 \3/' <<<"$line"
 }

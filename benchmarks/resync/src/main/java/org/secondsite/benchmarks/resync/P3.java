@@ -48,7 +48,8 @@ import org.secondsite.transport.tls.internal.TlsTransport;
  * <pre>
  *   P3 generate FILE BYTES          write BYTES of realistic mixed data (TestData.mixed) to FILE
  *   P3 mutate FILE PERCENT SEED     overwrite PERCENT % of FILE's 4 KiB blocks, chosen at random, with random bytes
- *   P3 ours SRC DST WORKDIR [SHA]   resync the replica DST from the source SRC and print the time
+ *   P3 ours SRC DST WORKDIR [SHA [WARM_DST]]
+ *                                   resync the replica DST from the source SRC and print the time
  * </pre>
  *
  * "ours": agent, process server and master target in this JVM, each hop its own TLS 1.3
@@ -56,13 +57,18 @@ import org.secondsite.transport.tls.internal.TlsTransport;
  * a disk the agent protects for the first time, so its initial replication compares SRC with it
  * (offline seeding) and sends the differing blocks. Timed: from attaching the source (the links
  * are up) until the resync is DONE and the master target has durably applied the last sequence.
- * Before that, an untimed 256 MiB warm-up pair goes through the same path in the same JVM
- * ({@code -Dp3.warmupBytes}, 0 turns it off). Then (untimed) the replica's SHA-256 is compared
- * with the source's.
+ * Before that, an untimed warm-up resync goes through the same path in the same JVM: with
+ * WARM_DST (another copy of the replica) the very same comparison, SRC into WARM_DST, so the
+ * timed run meets compiled code as a long-running appliance does; without it a generated
+ * 512 MiB pair with 5 % of its blocks changed ({@code -Dp3.warmupBytes}, 0 turns it off). Then (untimed) the replica's SHA-256 is compared
+ * with the source's. Resync settings are the defaults unless {@code -Dp3.chunkBytes},
+ * {@code -Dp3.blockBytes}, {@code -Dp3.segmentBytes}, {@code -Dp3.inFlight}, {@code -Dp3.threads} say
+ * otherwise. The CPU time of the JVM and of its threads (from /proc) during the timed part is printed.
  */
 public final class P3 {
     static final DiskId DISK = DiskId.of("bench01:disk0");
     static final DiskId WARMUP = DiskId.of("bench01:warmup");
+    static final DiskId WARMUP_SMALL = DiskId.of("bench01:warmup-small");
     static final int BLOCK = 4096;
 
     private P3() {
@@ -75,10 +81,11 @@ public final class P3 {
             long blocks = mutate(Path.of(args[1]), Double.parseDouble(args[2]), Long.parseLong(args[3]));
             System.out.println("CHANGED blocks=" + blocks + " bytes=" + blocks * BLOCK);
         } else if (args.length >= 4 && args[0].equals("ours")) {
-            System.exit(ours(Path.of(args[1]), Path.of(args[2]), Path.of(args[3]), args.length > 4 ? args[4] : null));
+            System.exit(ours(Path.of(args[1]), Path.of(args[2]), Path.of(args[3]),
+                    args.length > 4 && !args[4].isEmpty() ? args[4] : null, args.length > 5 ? Path.of(args[5]) : null));
         } else {
             System.err.println("usage: P3 generate FILE BYTES | P3 mutate FILE PERCENT SEED"
-                    + " | P3 ours SRC DST WORKDIR [SRC_SHA256]");
+                    + " | P3 ours SRC DST WORKDIR [SRC_SHA256 [WARM_DST]]");
             System.exit(2);
         }
     }
@@ -117,7 +124,7 @@ public final class P3 {
         }
     }
 
-    static int ours(Path src, Path dst, Path work, String expected) throws Exception {
+    static int ours(Path src, Path dst, Path work, String expected, Path warmDst) throws Exception {
         long size = Files.size(src);
         if (Files.size(dst) != size) {
             throw new IllegalArgumentException(dst + " is " + Files.size(dst) + " bytes, " + src + " " + size);
@@ -147,7 +154,12 @@ public final class P3 {
                     .withWanCompressor("lz4");
             ps = new ProcessServer(po, () -> "ps-1", transports::get, () -> psSec, psCompressors::get,
                     Clock.systemUTC());
-            ResyncOptions ro = ResyncOptions.defaults();
+            ResyncOptions d = ResyncOptions.defaults();
+            ResyncOptions ro = d.withLevels(Integer.getInteger("p3.chunkBytes", d.chunkBytes()),
+                    Integer.getInteger("p3.blockBytes", d.blockBytes()),
+                    Integer.getInteger("p3.segmentBytes", d.segmentBytes()))
+                    .withPipeline(Integer.getInteger("p3.inFlight", d.segmentsInFlight()),
+                            Integer.getInteger("p3.threads", d.threads()));
             agent = new Agent(AgentOptions.defaults(ps.listenAddress(), work.resolve("agent")), ro, () -> "agent-1",
                     transports::get, () -> agentSec, new ConcurrentHashMap<String, Compressor>()::get,
                     Clock.systemUTC());
@@ -156,33 +168,67 @@ public final class P3 {
                     ro.blockBytes() >> 10, ro.segmentBytes() >> 20, ro.segmentsInFlight(), ro.threads(),
                     mt.options().hashThreads());
 
-            long warm = Long.getLong("p3.warmupBytes", 256L << 20);
-            if (warm > 0) {
+            threadCpu(); // loads its classes now: a class loaded in the timed part can deoptimize compiled code
+            long warm = Long.getLong("p3.warmupBytes", 512L << 20);
+            if (warmDst != null) {
+                long w0 = System.nanoTime();
+                Files.move(warmDst, replica.resolveSibling(volumeName(WARMUP) + ".img"),
+                        StandardCopyOption.REPLACE_EXISTING);
+                agent.protect(WARMUP, GroupId.of("bench01-warmup"), size);
+                awaitLink(agent, ps, WARMUP);
+                agent.attachSource(WARMUP, source);
+                awaitResync(agent, mt, WARMUP);
+                System.out.printf(Locale.ROOT, "ours: warm-up: the same resync into another copy of the replica in"
+                        + " %.2f s (untimed)%n", (System.nanoTime() - w0) / 1e9);
+                agent.unprotect(WARMUP);
+                System.out.printf(Locale.ROOT, "ours: JIT compiler settled after %.1f s more%n", settleJit());
+            } else if (warm > 0) {
                 long w0 = System.nanoTime();
                 Path warmSrc = work.resolve("warmup-source.img");
                 generate(warmSrc, warm);
-                Files.copy(warmSrc, replica.resolveSibling(volumeName(WARMUP) + ".img"));
-                mutate(warmSrc, 1, 99);
+                Files.copy(warmSrc, replica.resolveSibling(volumeName(WARMUP_SMALL) + ".img"));
+                mutate(warmSrc, 5, 99); // 5 %: the data path (TLS, spool, apply) warms up too, not only the hashing
                 try (FileSource ws = new FileSource(warmSrc)) {
-                    agent.protect(WARMUP, GroupId.of("bench01-warmup"), warm);
-                    awaitLink(agent, ps, WARMUP);
-                    agent.attachSource(WARMUP, ws);
-                    awaitResync(agent, mt, WARMUP);
+                    agent.protect(WARMUP_SMALL, GroupId.of("bench01-warmup"), warm);
+                    awaitLink(agent, ps, WARMUP_SMALL);
+                    agent.attachSource(WARMUP_SMALL, ws);
+                    awaitResync(agent, mt, WARMUP_SMALL);
                 }
                 System.out.printf(Locale.ROOT, "ours: warm-up pair of %d MiB resynced in %.2f s (untimed)%n", warm >> 20,
                         (System.nanoTime() - w0) / 1e9);
+                System.out.printf(Locale.ROOT, "ours: JIT compiler settled after %.1f s more%n", settleJit());
             }
 
             agent.protect(DISK, GroupId.of("bench01"), size);
             awaitLink(agent, ps, DISK);
+            com.sun.management.OperatingSystemMXBean os = (com.sun.management.OperatingSystemMXBean)
+                    java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+            java.lang.management.CompilationMXBean jit = java.lang.management.ManagementFactory.getCompilationMXBean();
+            long jit0 = jit.getTotalCompilationTime();
+            Map<String, Long> threadsBefore = threadCpu();
+            long cpu0 = os.getProcessCpuTime();
             long start = System.nanoTime();
             agent.attachSource(DISK, source);
             ResyncProgress done = awaitResync(agent, mt, DISK);
             long nanos = System.nanoTime() - start;
+            double cpu = (os.getProcessCpuTime() - cpu0) / 1e9;
+            Map<String, Long> threadsAfter = threadCpu();
 
             double secs = nanos / 1e9;
             ResyncFigures f = agent.resyncFigures(DISK);
             DiskReplicationStatus psStatus = status(ps.disks(), DISK);
+            System.out.printf(Locale.ROOT, "ours: CPU time of the JVM while timed: %.2f s (%.0f %% of one core)%n", cpu,
+                    100 * cpu / secs);
+            java.util.TreeMap<String, Long> byKind = new java.util.TreeMap<>();
+            threadsAfter.forEach((name, t) -> byKind.merge(name.replaceAll("#.*", "").replaceAll("[0-9]+", "N"),
+                    t - threadsBefore.getOrDefault(name, 0L), Long::sum));
+            StringBuilder kinds = new StringBuilder();
+            byKind.entrySet().stream().sorted((a, b) -> Long.compare(b.getValue(), a.getValue())).limit(14)
+                    .forEach(e -> kinds.append(String.format(Locale.ROOT, " %s %.2f s;", e.getKey(), e.getValue() / 1e9)));
+            // threads are sampled from /proc at 10 ms resolution
+            System.out.println("ours: CPU by thread:" + kinds);
+            System.out.printf(Locale.ROOT, "ours: JIT compilation time while timed (CompilationMXBean): %.2f s%n",
+                    (jit.getTotalCompilationTime() - jit0) / 1e3);
             System.out.printf(Locale.ROOT, "ours: %d bytes compared in %.2f s; data sent %d B, hashes received %d B in %d"
                             + " queries; agent -> PS frames %d B; appends refused %d, retries %d; %s%n", size, secs,
                     f.dataBytesSent(), f.hashBytesReceived(), f.queries(), psStatus.bytesIn(), f.appendsRefused(),
@@ -203,6 +249,54 @@ public final class P3 {
             }
             mt.close();
         }
+    }
+
+    /**
+     * CPU time (ns) of every thread of this process, by "name#tid", from /proc/self/task (Linux;
+     * includes the JVM's own GC and compiler threads, whose names the kernel cuts to 15 characters).
+     */
+    private static Map<String, Long> threadCpu() {
+        Map<String, Long> out = new java.util.HashMap<>();
+        long tick = 10_000_000L; // USER_HZ = 100 on Linux
+        try (java.util.stream.Stream<Path> tasks = Files.list(Path.of("/proc/self/task"))) {
+            for (Path t : (Iterable<Path>) tasks::iterator) {
+                try {
+                    String stat = Files.readString(t.resolve("stat"));
+                    int close = stat.lastIndexOf(')');
+                    String name = stat.substring(stat.indexOf('(') + 1, close);
+                    String[] f = stat.substring(close + 2).split(" ");
+                    out.put(name + "#" + t.getFileName(), (Long.parseLong(f[11]) + Long.parseLong(f[12])) * tick);
+                } catch (IOException | RuntimeException e) {
+                    // the thread ended meanwhile
+                }
+            }
+        } catch (IOException e) {
+            return out;
+        }
+        return out;
+    }
+
+    /**
+     * Waits (at most 20 s) until the JIT compilers have been idle for half a second: the warm-up
+     * leaves a queue of methods to compile, which would otherwise compete with the timed part.
+     * Returns the seconds waited.
+     */
+    private static double settleJit() {
+        java.lang.management.CompilationMXBean jit = java.lang.management.ManagementFactory.getCompilationMXBean();
+        long t0 = System.nanoTime();
+        if (jit == null || !jit.isCompilationTimeMonitoringSupported()) {
+            return 0;
+        }
+        long last = jit.getTotalCompilationTime();
+        while (System.nanoTime() - t0 < Duration.ofSeconds(20).toNanos()) {
+            LockSupport.parkNanos(Duration.ofMillis(500).toNanos());
+            long now = jit.getTotalCompilationTime();
+            if (now == last) {
+                break;
+            }
+            last = now;
+        }
+        return (System.nanoTime() - t0) / 1e9;
     }
 
     /** Waits until the agent's link is up and the process server knows the disk. */
@@ -237,7 +331,7 @@ public final class P3 {
             if (System.nanoTime() > deadline) {
                 throw new IllegalStateException("resync of " + disk + " not done within 10 minutes: " + p);
             }
-            LockSupport.parkNanos(200_000);
+            LockSupport.parkNanos(2_000_000);
         }
     }
 

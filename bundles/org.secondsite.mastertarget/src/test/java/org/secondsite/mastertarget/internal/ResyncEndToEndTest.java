@@ -20,6 +20,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.secondsite.agent.internal.ResyncFigures;
+import org.secondsite.agent.internal.ResyncOptions;
 import org.secondsite.api.capture.ChangeSink;
 import org.secondsite.api.replication.DiskReplicationStatus;
 import org.secondsite.api.replication.ResyncProgress;
@@ -143,8 +144,8 @@ class ResyncEndToEndTest {
             ResyncFigures f = p.agent.resyncFigures(Pipeline.DISK);
             assertEquals(changed, f.dataBytesSent(), "only the blocks changed since the copy travel: " + f);
             assertEquals(changed, done.sentBytes());
-            long chunkHashes = SIZE / (64 << 10) * 16L;
-            assertTrue(f.hashBytesReceived() <= chunkHashes + blocks.size() * 16L * 16,
+            long chunkHashes = SIZE / ResyncOptions.defaults().chunkBytes() * 16L;
+            assertTrue(f.hashBytesReceived() <= chunkHashes + blocks.size() * 16L * (ResyncOptions.defaults().chunkBytes() / BLOCK),
                     "hash traffic stays small: " + f.hashBytesReceived() + " bytes");
             assertEquals(Pipeline.sha256(src), p.replicaSha256());
         }

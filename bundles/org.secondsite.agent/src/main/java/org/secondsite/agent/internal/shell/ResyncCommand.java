@@ -16,7 +16,7 @@ import org.secondsite.api.model.DiskId;
 @Service
 @Command(scope = "dr", name = "resync",
         description = "Compares a protected disk with its replica and sends the blocks that differ.",
-        detailedDescription = "The master target hashes the replica in 64 KiB chunks, this agent hashes the source; "
+        detailedDescription = "The master target hashes the replica in 32 KiB chunks, this agent hashes the source; "
                 + "inside chunks that differ both sides hash 4 KiB blocks and only the differing blocks travel. Writes "
                 + "go on during the resync and are replicated as usual; the replica is consistent again from the batch "
                 + "tagged 'resync complete'. The request is recorded at once and survives an agent restart; if a "
