@@ -7,11 +7,11 @@
 # ours/rsync, and bytes sent vs changed bytes; both results are checked by SHA-256.
 #
 # Ours first runs the same resync, untimed, into another copy of the replica in the same JVM
-# (WARMUP=full), so that the timed run meets compiled code as a long-running appliance does;
+# (WARMUP=full, WARMUP_ROUNDS=3 times), so that the timed run meets compiled code as a long-running appliance does;
 # WARMUP=small uses a generated 512 MiB pair instead (as P1 does), WARMUP=none nothing.
 #
 # Usage: benchmarks/resync/p3.sh       (from anywhere; env: SIZE_MIB=2048 PERCENT=1 RUNS=2 BUILD=1
-#                                       WARMUP=full WORKDIR=<temp dir> KEEP=0 JAVA_OPTS=...)
+#                                       WARMUP=full WARMUP_ROUNDS=3 WORKDIR=<temp dir> KEEP=0 JAVA_OPTS=...)
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -22,6 +22,7 @@ RUNS="${RUNS:-2}"
 BUILD="${BUILD:-1}"
 KEEP="${KEEP:-0}"
 WARMUP="${WARMUP:-full}"
+WARMUP_ROUNDS="${WARMUP_ROUNDS:-3}"
 JAVA_OPTS="${JAVA_OPTS:--Xms1g -Xmx2g}"
 CLASSES="$HERE/target/classes"
 CP_FILE="$ROOT/bundles/org.secondsite.mastertarget/target/p3-classpath.txt"
@@ -85,7 +86,11 @@ ours() {
   rm -rf "$WORK/ours"
   cp "$BASE" "$dst"
   case "$WARMUP" in
-    full) warm="$WORK/dst-warm.img"; cp "$BASE" "$warm" ;;
+    full)
+      for r in $(seq 1 "$WARMUP_ROUNDS"); do
+        cp "$BASE" "$WORK/dst-warm$r.img"
+        warm="${warm:+$warm,}$WORK/dst-warm$r.img"
+      done ;;
     none) opts="-Dp3.warmupBytes=0" ;;
   esac
   sync
@@ -93,7 +98,7 @@ ours() {
       >"$WORK/ours.log" 2>&1 || true
   grep '^ours:\|^RESULT\|Exception\|Error' "$WORK/ours.log" >&2 || true
   line="$(grep '^RESULT' "$WORK/ours.log" || true)"
-  rm -rf "$WORK/ours" "$dst" "$WORK/dst-warm.img"
+  rm -rf "$WORK/ours" "$dst" "$WORK"/dst-warm*.img
   [[ "$line" == *"ok=true"* ]] || { echo "ours: run failed or replica hash mismatch (output above)" >&2; return 1; }
   sed -E 's/.*ours_seconds=([0-9.]+) sent=([0-9]+) wire=([0-9]+).*/\1 \2 \3/' <<<"$line"
 }

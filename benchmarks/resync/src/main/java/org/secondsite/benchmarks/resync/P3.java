@@ -13,6 +13,7 @@ import java.security.MessageDigest;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
@@ -48,7 +49,7 @@ import org.secondsite.transport.tls.internal.TlsTransport;
  * <pre>
  *   P3 generate FILE BYTES          write BYTES of realistic mixed data (TestData.mixed) to FILE
  *   P3 mutate FILE PERCENT SEED     overwrite PERCENT % of FILE's 4 KiB blocks, chosen at random, with random bytes
- *   P3 ours SRC DST WORKDIR [SHA [WARM_DST]]
+ *   P3 ours SRC DST WORKDIR [SHA [WARM_DST,...]]
  *                                   resync the replica DST from the source SRC and print the time
  * </pre>
  *
@@ -82,10 +83,11 @@ public final class P3 {
             System.out.println("CHANGED blocks=" + blocks + " bytes=" + blocks * BLOCK);
         } else if (args.length >= 4 && args[0].equals("ours")) {
             System.exit(ours(Path.of(args[1]), Path.of(args[2]), Path.of(args[3]),
-                    args.length > 4 && !args[4].isEmpty() ? args[4] : null, args.length > 5 ? Path.of(args[5]) : null));
+                    args.length > 4 && !args[4].isEmpty() ? args[4] : null,
+                    args.length > 5 ? java.util.Arrays.stream(args[5].split(",")).map(Path::of).toList() : List.of()));
         } else {
             System.err.println("usage: P3 generate FILE BYTES | P3 mutate FILE PERCENT SEED"
-                    + " | P3 ours SRC DST WORKDIR [SRC_SHA256 [WARM_DST]]");
+                    + " | P3 ours SRC DST WORKDIR [SRC_SHA256 [WARM_DST,...]]");
             System.exit(2);
         }
     }
@@ -124,7 +126,7 @@ public final class P3 {
         }
     }
 
-    static int ours(Path src, Path dst, Path work, String expected, Path warmDst) throws Exception {
+    static int ours(Path src, Path dst, Path work, String expected, List<Path> warmDsts) throws Exception {
         long size = Files.size(src);
         if (Files.size(dst) != size) {
             throw new IllegalArgumentException(dst + " is " + Files.size(dst) + " bytes, " + src + " " + size);
@@ -170,19 +172,21 @@ public final class P3 {
 
             threadCpu(); // loads its classes now: a class loaded in the timed part can deoptimize compiled code
             long warm = Long.getLong("p3.warmupBytes", 512L << 20);
-            if (warmDst != null) {
+            for (int round = 0; round < warmDsts.size(); round++) {
+                DiskId warmDisk = DiskId.of(WARMUP.value() + "-" + round);
                 long w0 = System.nanoTime();
-                Files.move(warmDst, replica.resolveSibling(volumeName(WARMUP) + ".img"),
+                Files.move(warmDsts.get(round), replica.resolveSibling(volumeName(warmDisk) + ".img"),
                         StandardCopyOption.REPLACE_EXISTING);
-                agent.protect(WARMUP, GroupId.of("bench01-warmup"), size);
-                awaitLink(agent, ps, WARMUP);
-                agent.attachSource(WARMUP, source);
-                awaitResync(agent, mt, WARMUP);
-                System.out.printf(Locale.ROOT, "ours: warm-up: the same resync into another copy of the replica in"
-                        + " %.2f s (untimed)%n", (System.nanoTime() - w0) / 1e9);
-                agent.unprotect(WARMUP);
+                agent.protect(warmDisk, GroupId.of("bench01-warmup"), size);
+                awaitLink(agent, ps, warmDisk);
+                agent.attachSource(warmDisk, source);
+                awaitResync(agent, mt, warmDisk);
+                System.out.printf(Locale.ROOT, "ours: warm-up %d: the same resync into another copy of the replica in"
+                        + " %.2f s (untimed)%n", round + 1, (System.nanoTime() - w0) / 1e9);
+                agent.unprotect(warmDisk);
                 System.out.printf(Locale.ROOT, "ours: JIT compiler settled after %.1f s more%n", settleJit());
-            } else if (warm > 0) {
+            }
+            if (warmDsts.isEmpty() && warm > 0) {
                 long w0 = System.nanoTime();
                 Path warmSrc = work.resolve("warmup-source.img");
                 generate(warmSrc, warm);
