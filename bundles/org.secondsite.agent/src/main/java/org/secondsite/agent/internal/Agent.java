@@ -174,7 +174,10 @@ public final class Agent implements Closeable, ReplicationMonitor {
         return s;
     }
 
-    /** Stops tracking a disk; batches not yet acknowledged are dropped, a running resync stops. */
+    /**
+     * Stops tracking a disk; batches not yet acknowledged are dropped, a running resync stops (an
+     * owed one is still recorded and continues when the disk is protected again).
+     */
     public void unprotect(DiskId disk) throws IOException {
         resync.forget(disk);
         lock.lock();

@@ -131,13 +131,17 @@ final class ResyncEngine implements Closeable {
             if (owed.isEmpty()) {
                 return;
             }
-            reason = owed.get() + " (owed before the agent restarted)";
+            reason = owed.get() + " (continued)";
         }
         start(disk, reason);
     }
 
-    /** The disk is no longer protected: its resync stops and is forgotten. */
-    void forget(DiskId disk) throws IOException {
+    /**
+     * The disk is no longer protected (also when its configuration is deactivated, e.g. at an
+     * agent stop): a running resync stops. Its recorded state stays, so that protecting the disk
+     * again continues an owed resync and does not start a needless initial replication.
+     */
+    void forget(DiskId disk) {
         ResyncJob job;
         synchronized (this) {
             job = jobs.remove(disk);
@@ -148,7 +152,6 @@ final class ResyncEngine implements Closeable {
         if (job != null) {
             job.cancel();
         }
-        state.forget(disk);
     }
 
     /**

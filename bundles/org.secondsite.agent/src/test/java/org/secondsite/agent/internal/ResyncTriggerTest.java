@@ -61,7 +61,7 @@ class ResyncTriggerTest {
         try (Agent a = agent()) {
             a.protect(DISK, null, 1 << 20);
             a.protect(DiskId.of("d1"), null, 1 << 20);
-            assertEquals("initial replication (owed before the agent restarted)",
+            assertEquals("initial replication (continued)",
                     a.resyncProgress(DISK).orElseThrow().reason());
             assertEquals(Optional.empty(), a.resyncProgress(DiskId.of("d1")));
             a.requestResync(DiskId.of("d1"), "operator request");
@@ -72,7 +72,11 @@ class ResyncTriggerTest {
             assertTrue(e.getMessage().contains("not protected"), e.getMessage());
             a.unprotect(DISK);
             assertEquals(Optional.empty(), a.resyncProgress(DISK));
-            assertTrue(!new ResyncState(dir).known(DISK), "an unprotected disk is forgotten");
+            assertEquals(Optional.of("initial replication"), new ResyncState(dir).pending(DISK),
+                    "an unprotected disk keeps the resync it owes (a configuration deactivated at a stop)");
+            a.protect(DISK, null, 1 << 20);
+            assertEquals("initial replication (continued)",
+                    a.resyncProgress(DISK).orElseThrow().reason());
         }
     }
 
