@@ -24,6 +24,7 @@ import org.secondsite.api.transport.FrameConnection;
 import org.secondsite.wire.HashStatus;
 import org.secondsite.wire.Message;
 import org.secondsite.wire.MessageCodec;
+import org.secondsite.wire.WireProtocol;
 
 /**
  * The agent's resync: for each disk that owes one (initial replication, an operator's request,
@@ -39,6 +40,8 @@ import org.secondsite.wire.MessageCodec;
 final class ResyncEngine implements Closeable {
     private static final System.Logger LOG = System.getLogger(ResyncEngine.class.getName());
     static final String INITIAL = "initial replication";
+    /** Queries in flight at most, all disks together: half of what a process server accepts on a connection. */
+    static final int MAX_IN_FLIGHT = WireProtocol.MAX_HASH_QUERIES_IN_FLIGHT / 2;
 
     /** What the engine needs of the agent. */
     interface Host {
@@ -267,13 +270,13 @@ final class ResyncEngine implements Closeable {
     }
 
     /**
-     * Queues a query for the sender; false when there is no connection (the caller tries again
-     * once there is one).
+     * Queues a query for the sender; false when there is no connection or already
+     * {@link #MAX_IN_FLIGHT} queries are in flight (the caller tries again a little later).
      */
     boolean send(ResyncJob job, ResyncJob.Segment segment, int level, Message.HashQuery withoutId) {
         ByteBuffer frame;
         synchronized (this) {
-            if (link == 0 || closed) {
+            if (link == 0 || closed || pending.size() >= MAX_IN_FLIGHT) {
                 return false;
             }
             long id = nextRequest++;

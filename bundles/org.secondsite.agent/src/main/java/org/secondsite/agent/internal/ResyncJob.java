@@ -351,7 +351,7 @@ final class ResyncJob {
                 List.of(new Message.HashQuery.Range(s.offset, s.length)));
         s.sentAt = System.nanoTime();
         if (!engine.send(this, s, L1, q)) {
-            restart(s, 0, null);
+            restart(s, options.retryMin().toNanos(), null);
         }
     }
 
@@ -473,7 +473,7 @@ final class ResyncJob {
         s.state = State.L2;
         s.sentAt = System.nanoTime();
         if (!engine.send(this, s, L2, new Message.HashQuery(0, disk, options.blockBytes(), s.sequence, diff))) {
-            restart(s, 0, null);
+            restart(s, options.retryMin().toNanos(), null);
         }
     }
 
