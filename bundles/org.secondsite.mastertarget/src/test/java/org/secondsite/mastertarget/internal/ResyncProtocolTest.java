@@ -1,5 +1,6 @@
 package org.secondsite.mastertarget.internal;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -61,6 +62,9 @@ class ResyncProtocolTest {
             try (FrameConnection c = p.tls.connect(p.psAddress, p.agentSecurity, Duration.ofSeconds(10))) {
                 hello(c, Role.AGENT, "agent-1", RESYNC);
                 c.send(MessageCodec.encode(new Message.DiskInfo(Pipeline.DISK, Pipeline.group(), 1 << 20)));
+                // until the process server is connected to the master target it answers RETRY (tested below)
+                await().atMost(Duration.ofSeconds(30)).until(() -> p.ps.disks().size() == 1
+                        && p.ps.disks().get(0).state().equals("replicating"));
                 c.send(MessageCodec.encode(query(77, 0, 8192, 3 * 4096 + 10)));
                 Message.Hashes h = assertInstanceOf(Message.Hashes.class, next(c));
                 assertEquals(77, h.requestId(), "the agent's own request id comes back");
