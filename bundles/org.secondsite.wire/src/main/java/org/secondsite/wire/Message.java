@@ -1,5 +1,6 @@
 package org.secondsite.wire;
 
+import java.nio.ByteBuffer;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.Collections;
@@ -263,6 +264,188 @@ public sealed interface Message {
         @Override
         public MessageType type() {
             return MessageType.DISK_INFO;
+        }
+    }
+
+    /**
+     * Asks the master target for the block hashes of ranges of a disk's replica, as it is once
+     * every batch up to {@code afterSequence} is applied (capability {@code resync.hash}). The
+     * agent sends it, the process server relays it (with a request id of its own), the master
+     * target answers HASHES.
+     *
+     * @param requestId chosen by the sender, echoed in HASHES
+     * @param disk the disk
+     * @param blockSize bytes per hashed block: a power of two, {@value WireProtocol#MIN_HASH_BLOCK} to
+     *        {@value WireProtocol#MAX_HASH_BLOCK}
+     * @param afterSequence the replica must have applied this sequence first (0: no condition)
+     * @param ranges 1 to {@value WireProtocol#MAX_HASH_RANGES} ranges, ascending, not overlapping;
+     *        each is cut into blocks from its own offset (its last block may be shorter); at most
+     *        {@value WireProtocol#MAX_HASH_BLOCKS} blocks and {@value WireProtocol#MAX_HASH_QUERY_BYTES}
+     *        bytes in all
+     */
+    record HashQuery(long requestId, DiskId disk, int blockSize, long afterSequence, List<Range> ranges)
+            implements Message {
+        public HashQuery {
+            Objects.requireNonNull(disk, "disk");
+            checkBlockSize(blockSize);
+            if (afterSequence < 0) {
+                throw new IllegalArgumentException("after sequence must be >= 0: " + afterSequence);
+            }
+            ranges = List.copyOf(ranges);
+            if (ranges.isEmpty() || ranges.size() > WireProtocol.MAX_HASH_RANGES) {
+                throw new IllegalArgumentException("a hash query has 1.." + WireProtocol.MAX_HASH_RANGES + " ranges: "
+                        + ranges.size());
+            }
+            long previousEnd = 0;
+            long blocks = 0;
+            long bytes = 0;
+            for (Range r : ranges) {
+                if (r.offset() < previousEnd) {
+                    throw new IllegalArgumentException("range " + r + " starts before the end " + previousEnd
+                            + " of the previous one: ranges must ascend without overlap");
+                }
+                previousEnd = r.end();
+                blocks += BlockHashes.blocks(r.length(), blockSize);
+                bytes += r.length();
+            }
+            if (blocks > WireProtocol.MAX_HASH_BLOCKS) {
+                throw new IllegalArgumentException("a hash query asks at most " + WireProtocol.MAX_HASH_BLOCKS
+                        + " blocks, these ranges hold " + blocks + " blocks of " + blockSize + " bytes");
+            }
+            if (bytes > WireProtocol.MAX_HASH_QUERY_BYTES) {
+                throw new IllegalArgumentException("a hash query covers at most " + WireProtocol.MAX_HASH_QUERY_BYTES
+                        + " bytes, these ranges cover " + bytes);
+            }
+        }
+
+        /** Number of hashes the answer carries: the blocks of every range. */
+        public int blockCount() {
+            int n = 0;
+            for (Range r : ranges) {
+                n += BlockHashes.blocks(r.length(), blockSize);
+            }
+            return n;
+        }
+
+        /** The same query with another request id (the process server's, when it relays). */
+        public HashQuery withRequestId(long id) {
+            return new HashQuery(id, disk, blockSize, afterSequence, ranges);
+        }
+
+        @Override
+        public MessageType type() {
+            return MessageType.HASH_QUERY;
+        }
+
+        /**
+         * A range of a disk.
+         *
+         * @param offset first byte, >= 0
+         * @param length bytes, 1 to {@value WireProtocol#MAX_HASH_QUERY_BYTES}
+         */
+        public record Range(long offset, int length) {
+            public Range {
+                if (offset < 0) {
+                    throw new IllegalArgumentException("range offset must be >= 0: " + offset);
+                }
+                if (length < 1 || length > WireProtocol.MAX_HASH_QUERY_BYTES) {
+                    throw new IllegalArgumentException("range length must be 1.." + WireProtocol.MAX_HASH_QUERY_BYTES
+                            + ": " + length);
+                }
+                if (offset + length < 0) {
+                    throw new IllegalArgumentException("range " + offset + "+" + length + " overflows");
+                }
+            }
+
+            /** First byte after the range. */
+            public long end() {
+                return offset + length;
+            }
+
+            @Override
+            public String toString() {
+                return offset + "+" + length;
+            }
+        }
+    }
+
+    /**
+     * The answer to a HASH_QUERY: with {@link HashStatus#OK}, one hash per block of the query's
+     * ranges in their order ({@value WireProtocol#HASH_BYTES} bytes each, see {@link BlockHashes});
+     * otherwise no hash and a text saying why.
+     *
+     * @param requestId the query's
+     * @param disk the query's
+     * @param blockSize the query's
+     * @param appliedSequence the disk's applied sequence when the replica was read (0 if unknown)
+     * @param status the outcome
+     * @param text empty with OK; otherwise why, for the log and the operator
+     * @param hashes the hashes, back to back; empty unless OK. Held without a copy: do not modify
+     *        what was passed in
+     */
+    record Hashes(long requestId, DiskId disk, int blockSize, long appliedSequence, HashStatus status, String text,
+                  ByteBuffer hashes) implements Message {
+        public Hashes {
+            Objects.requireNonNull(disk, "disk");
+            Objects.requireNonNull(status, "status");
+            checkBlockSize(blockSize);
+            if (appliedSequence < 0) {
+                throw new IllegalArgumentException("applied sequence must be >= 0: " + appliedSequence);
+            }
+            text = Fields.normalizeText(text);
+            hashes = hashes.slice().asReadOnlyBuffer();
+            int n = hashes.remaining();
+            if (n % WireProtocol.HASH_BYTES != 0 || n / WireProtocol.HASH_BYTES > WireProtocol.MAX_HASH_BLOCKS) {
+                throw new IllegalArgumentException("hashes must be a multiple of " + WireProtocol.HASH_BYTES
+                        + " bytes, at most " + WireProtocol.MAX_HASH_BLOCKS + " of them: " + n + " bytes");
+            }
+            if (status == HashStatus.OK && (n == 0 || !text.isEmpty())) {
+                throw new IllegalArgumentException("an OK answer carries at least one hash and no text");
+            }
+            if (status != HashStatus.OK && (n != 0 || text.isEmpty())) {
+                throw new IllegalArgumentException("a " + status + " answer carries no hash and a text saying why");
+            }
+        }
+
+        /** An answer without hashes. */
+        public static Hashes refuse(HashQuery q, HashStatus status, long appliedSequence, String text) {
+            return new Hashes(q.requestId(), q.disk(), q.blockSize(), appliedSequence, status, text,
+                    ByteBuffer.allocate(0));
+        }
+
+        /** The hashes (a read-only view, position 0). */
+        @Override
+        public ByteBuffer hashes() {
+            return hashes.duplicate();
+        }
+
+        /** Number of hashes. */
+        public int count() {
+            return hashes.remaining() / WireProtocol.HASH_BYTES;
+        }
+
+        /** The same answer with another request id (the agent's, when the process server relays it back). */
+        public Hashes withRequestId(long id) {
+            return new Hashes(id, disk, blockSize, appliedSequence, status, text, hashes);
+        }
+
+        @Override
+        public String toString() {
+            return "Hashes[requestId=" + requestId + ", disk=" + disk + ", blockSize=" + blockSize + ", appliedSequence="
+                    + appliedSequence + ", status=" + status + ", text=" + text + ", count=" + count() + "]";
+        }
+
+        @Override
+        public MessageType type() {
+            return MessageType.HASHES;
+        }
+    }
+
+    private static void checkBlockSize(int blockSize) {
+        if (blockSize < WireProtocol.MIN_HASH_BLOCK || blockSize > WireProtocol.MAX_HASH_BLOCK
+                || Integer.bitCount(blockSize) != 1) {
+            throw new IllegalArgumentException("block size must be a power of two " + WireProtocol.MIN_HASH_BLOCK + ".."
+                    + WireProtocol.MAX_HASH_BLOCK + ": " + blockSize);
         }
     }
 

@@ -62,6 +62,10 @@ public final class MessageCodec {
             }
         } else if (m instanceof Message.DiskInfo d) {
             body = 1 + d.disk().value().length() + 1 + d.group().value().length() + 8;
+        } else if (m instanceof Message.HashQuery q) {
+            body = 8 + 1 + q.disk().value().length() + 4 + 8 + 2 + 12 * q.ranges().size();
+        } else if (m instanceof Message.Hashes h) {
+            body = 8 + 1 + h.disk().value().length() + 4 + 8 + 1 + textLength(h.text()) + 4 + h.count() * WireProtocol.HASH_BYTES;
         } else {
             throw new IllegalArgumentException("not a control message: " + m);
         }
@@ -135,6 +139,25 @@ public final class MessageCodec {
             w.ascii8(d.disk().value());
             w.ascii8(d.group().value());
             w.i64(d.sizeBytes());
+        } else if (m instanceof Message.HashQuery q) {
+            w.i64(q.requestId());
+            w.ascii8(q.disk().value());
+            w.i32(q.blockSize());
+            w.i64(q.afterSequence());
+            w.u16(q.ranges().size());
+            for (Message.HashQuery.Range r : q.ranges()) {
+                w.i64(r.offset());
+                w.i32(r.length());
+            }
+        } else if (m instanceof Message.Hashes h) {
+            w.i64(h.requestId());
+            w.ascii8(h.disk().value());
+            w.i32(h.blockSize());
+            w.i64(h.appliedSequence());
+            w.u8(h.status().code());
+            w.text(h.text());
+            w.i32(h.count());
+            w.bytes(h.hashes());
         }
         return w.finish(new CRC32C());
     }
@@ -237,6 +260,8 @@ public final class MessageCodec {
                 }
                 yield build(r, () -> new Message.DiskInfo(disk, group, size));
             }
+            case HASH_QUERY -> decodeHashQuery(r);
+            case HASHES -> decodeHashes(r);
             case BATCH -> throw new WireFormatException("BATCH frames are decoded by BatchDecoder, not MessageCodec");
         };
         r.expectEnd();
@@ -281,6 +306,89 @@ public final class MessageCodec {
         List<String> compressors = compressorList(r);
         String reason = r.utf8("reason", 0, WireProtocol.MAX_TEXT_BYTES);
         return build(r, () -> new Message.HelloAck(version, accepted == 1, component, compressors, reason));
+    }
+
+    private static Message decodeHashQuery(WireReader r) throws WireFormatException {
+        long id = r.i64("request id");
+        DiskId disk = diskId(r, "disk id");
+        int blockSize = blockSize(r);
+        long after = r.i64("after sequence");
+        if (after < 0) {
+            throw r.error("after sequence", "is " + after + ", must be >= 0");
+        }
+        int n = r.u16("range count");
+        if (n < 1 || n > WireProtocol.MAX_HASH_RANGES) {
+            throw r.error("range count", "is " + n + ", must be 1.." + WireProtocol.MAX_HASH_RANGES);
+        }
+        if (r.remaining() < 12 * n) {
+            throw r.error("range count", n + " ranges need " + 12 * n + " bytes, only " + r.remaining()
+                    + " left (truncated frame)");
+        }
+        List<Message.HashQuery.Range> ranges = new ArrayList<>(n);
+        long previousEnd = 0;
+        long blocks = 0;
+        long bytes = 0;
+        for (int i = 0; i < n; i++) {
+            long offset = r.i64("range " + i + " offset");
+            if (offset < previousEnd) {
+                throw r.error("range " + i + " offset", "is " + offset + ", must be >= " + previousEnd
+                        + " (ranges ascend without overlap)");
+            }
+            int length = r.i32("range " + i + " length", 1, WireProtocol.MAX_HASH_QUERY_BYTES);
+            if (offset + length < 0) {
+                throw r.error("range " + i + " length", offset + " + " + length + " overflows a 64-bit offset");
+            }
+            previousEnd = offset + length;
+            blocks += (length + (long) blockSize - 1) / blockSize;
+            bytes += length;
+            if (blocks > WireProtocol.MAX_HASH_BLOCKS) {
+                throw r.error("range " + i + " length", "the ranges so far hold " + blocks + " blocks of " + blockSize
+                        + " bytes, at most " + WireProtocol.MAX_HASH_BLOCKS + " may be asked");
+            }
+            if (bytes > WireProtocol.MAX_HASH_QUERY_BYTES) {
+                throw r.error("range " + i + " length", "the ranges so far cover " + bytes + " bytes, at most "
+                        + WireProtocol.MAX_HASH_QUERY_BYTES + " may be asked");
+            }
+            ranges.add(new Message.HashQuery.Range(offset, length));
+        }
+        return build(r, () -> new Message.HashQuery(id, disk, blockSize, after, ranges));
+    }
+
+    private static Message decodeHashes(WireReader r) throws WireFormatException {
+        long id = r.i64("request id");
+        DiskId disk = diskId(r, "disk id");
+        int blockSize = blockSize(r);
+        long applied = r.i64("applied sequence");
+        if (applied < 0) {
+            throw r.error("applied sequence", "is " + applied + ", must be >= 0");
+        }
+        int code = r.u8("status");
+        HashStatus status = HashStatus.ofCode(code);
+        if (status == null) {
+            throw r.error("status", "is " + code + ", must be 0 (ok), 1 (retry) or 2 (failed)");
+        }
+        String text = r.utf8("text", 0, WireProtocol.MAX_TEXT_BYTES);
+        int count = r.i32("hash count", 0, WireProtocol.MAX_HASH_BLOCKS);
+        if (status == HashStatus.OK && (count == 0 || !text.isEmpty())) {
+            throw r.error("hash count", "an OK answer carries at least one hash and an empty text; found " + count
+                    + " hashes and " + (text.isEmpty() ? "no text" : "a text"));
+        }
+        if (status != HashStatus.OK && (count != 0 || text.isEmpty())) {
+            throw r.error("hash count", "a " + status + " answer carries no hash and a non-empty text; found " + count
+                    + " hashes and " + (text.isEmpty() ? "no text" : "a text"));
+        }
+        ByteBuffer view = r.slice(count * WireProtocol.HASH_BYTES, "hashes");
+        ByteBuffer hashes = ByteBuffer.allocate(view.remaining()).put(view).flip();
+        return build(r, () -> new Message.Hashes(id, disk, blockSize, applied, status, text, hashes));
+    }
+
+    private static int blockSize(WireReader r) throws WireFormatException {
+        int b = r.i32("block size");
+        if (b < WireProtocol.MIN_HASH_BLOCK || b > WireProtocol.MAX_HASH_BLOCK || Integer.bitCount(b) != 1) {
+            throw r.error("block size", "is " + b + ", must be a power of two " + WireProtocol.MIN_HASH_BLOCK + ".."
+                    + WireProtocol.MAX_HASH_BLOCK);
+        }
+        return b;
     }
 
     private static List<String> compressorList(WireReader r) throws WireFormatException {

@@ -12,9 +12,13 @@ public enum MessageType {
     RESUME_QUERY(8),
     RESUME_POINT(9),
     /** Announces a disk (its group and size) before its batches; added in version 1 before the first release. */
-    DISK_INFO(10);
+    DISK_INFO(10),
+    /** Asks the block hashes of replica ranges (capability {@code resync.hash}); added in version 1 before the first release. */
+    HASH_QUERY(11),
+    /** Answers a HASH_QUERY (capability {@code resync.hash}); added in version 1 before the first release. */
+    HASHES(12);
 
-    private static final MessageType[] BY_CODE = new MessageType[11];
+    private static final MessageType[] BY_CODE = new MessageType[13];
 
     static {
         for (MessageType t : values()) {

@@ -46,6 +46,26 @@ public final class WireProtocol {
     /** Largest range of one record (that of {@link ChangeRecord#MAX_LENGTH}). */
     public static final int MAX_RECORD_LENGTH = ChangeRecord.MAX_LENGTH;
 
+    /**
+     * Capability (HELLO) of a peer that speaks HASH_QUERY and HASHES (§3.11, §3.12): the agent
+     * sends queries, the process server relays them, the master target answers them.
+     */
+    public static final String CAPABILITY_RESYNC_HASH = "resync.hash";
+    /** Bytes of one block hash in HASHES: SHA-256 truncated to 128 bits. */
+    public static final int HASH_BYTES = 16;
+    /** Smallest block size of a HASH_QUERY. */
+    public static final int MIN_HASH_BLOCK = 512;
+    /** Largest block size of a HASH_QUERY: 64 MiB. */
+    public static final int MAX_HASH_BLOCK = 64 << 20;
+    /** Most ranges in one HASH_QUERY. */
+    public static final int MAX_HASH_RANGES = 4096;
+    /** Most blocks (hashes) one HASH_QUERY may ask for: HASHES then carries at most 1 MiB of hashes. */
+    public static final int MAX_HASH_BLOCKS = 65_536;
+    /** Most bytes of disk one HASH_QUERY may cover, all ranges together: 1 GiB. */
+    public static final int MAX_HASH_QUERY_BYTES = 1 << 30;
+    /** Most HASH_QUERY a sender may have unanswered on one connection; a receiver may refuse more. */
+    public static final int MAX_HASH_QUERIES_IN_FLIGHT = 1024;
+
     private WireProtocol() {
     }
 

@@ -4,7 +4,7 @@
  * {@link org.secondsite.wire.BatchDecoder} for delta batches. Plain Java, no OSGi services.
  */
 @Export
-@Version("1.0.0")
+@Version("1.1.0")
 package org.secondsite.wire;
 
 import org.osgi.annotation.bundle.Export;

@@ -43,7 +43,14 @@ class MessageCodecTest {
                 new Message.ResumeQuery(List.of()),
                 new Message.ResumeQuery(List.of(DiskId.of("b"), DiskId.of("a"))),
                 new Message.ResumePoint(Map.of(DiskId.of("b"), 3L, DiskId.of("a"), 0L)),
-                new Message.DiskInfo(DiskId.of("web01:disk0"), org.secondsite.api.model.GroupId.of("web"), 64L << 30));
+                new Message.DiskInfo(DiskId.of("web01:disk0"), org.secondsite.api.model.GroupId.of("web"), 64L << 30),
+                new Message.HashQuery(7, DiskId.of("web01:disk0"), 65536, 41,
+                        List.of(new Message.HashQuery.Range(0, 8 << 20))),
+                new Message.HashQuery(-3, DiskId.of("d"), 4096, 0, List.of(new Message.HashQuery.Range(65536, 65536),
+                        new Message.HashQuery.Range(196608, 100))),
+                new Message.Hashes(7, DiskId.of("d"), 4096, 41, HashStatus.OK, "", ByteBuffer.wrap(new byte[32])),
+                new Message.Hashes(8, DiskId.of("d"), 4096, 12, HashStatus.RETRY, "replica at 12, needs 41",
+                        ByteBuffer.allocate(0)));
         for (Message m : all) {
             assertEquals(m, roundTrip(m), m.toString());
         }
@@ -158,6 +165,98 @@ class MessageCodecTest {
                 org.secondsite.api.model.GroupId.of("g"), 1, Instant.EPOCH, Instant.EPOCH, List.of(), List.of()),
                 TestCompressors.IDENTITY, out);
         assertMessage("decoded by BatchDecoder", Frames.bytes(out.flip()));
+    }
+
+    @Test
+    void hashMessagesRefuseInvalidContent() {
+        DiskId d = DiskId.of("d");
+        List<Message.HashQuery.Range> one = List.of(new Message.HashQuery.Range(0, 4096));
+        assertThrows(IllegalArgumentException.class, () -> new Message.HashQuery(1, d, 4095, 0, one));
+        assertThrows(IllegalArgumentException.class, () -> new Message.HashQuery(1, d, 256, 0, one));
+        assertThrows(IllegalArgumentException.class, () -> new Message.HashQuery(1, d, 4096, -1, one));
+        assertThrows(IllegalArgumentException.class, () -> new Message.HashQuery(1, d, 4096, 0, List.of()));
+        assertThrows(IllegalArgumentException.class, () -> new Message.HashQuery.Range(-1, 1));
+        assertThrows(IllegalArgumentException.class, () -> new Message.HashQuery.Range(0, 0));
+        assertThrows(IllegalArgumentException.class, () -> new Message.HashQuery(1, d, 4096, 0,
+                List.of(new Message.HashQuery.Range(4096, 4096), new Message.HashQuery.Range(0, 4096))));
+        assertThrows(IllegalArgumentException.class, () -> new Message.HashQuery(1, d, 512, 0,
+                List.of(new Message.HashQuery.Range(0, 512 * 65537))));
+        assertThrows(IllegalArgumentException.class,
+                () -> new Message.Hashes(1, d, 4096, 0, HashStatus.OK, "", ByteBuffer.allocate(0)));
+        assertThrows(IllegalArgumentException.class,
+                () -> new Message.Hashes(1, d, 4096, 0, HashStatus.OK, "", ByteBuffer.allocate(15)));
+        assertThrows(IllegalArgumentException.class,
+                () -> new Message.Hashes(1, d, 4096, 0, HashStatus.RETRY, "", ByteBuffer.allocate(0)));
+        assertThrows(IllegalArgumentException.class,
+                () -> new Message.Hashes(1, d, 4096, 0, HashStatus.FAILED, "x", ByteBuffer.allocate(16)));
+    }
+
+    @Test
+    void hashQueryChecksNameWhatIsWrong() {
+        Message.HashQuery q = new Message.HashQuery(1, DiskId.of("d"), 4096, 5,
+                List.of(new Message.HashQuery.Range(0, 8192), new Message.HashQuery.Range(8192, 4096)));
+        byte[] frame = Frames.bytes(MessageCodec.encode(q));
+        // layout: type, flags, request id (2..9), disk id (10..11), block size (12..15), after (16..23),
+        // range count (24..25), range 0 offset (26..33) and length (34..37), range 1 (38..49)
+        byte[] bs = frame.clone();
+        ByteBuffer.wrap(bs).putInt(12, 3000);
+        assertMessage("'block size' at offset 12: is 3000, must be a power of two 512..67108864", Frames.fixCrc(bs));
+        byte[] after = frame.clone();
+        ByteBuffer.wrap(after).putLong(16, -2);
+        assertMessage("'after sequence' at offset 16: is -2", Frames.fixCrc(after));
+        byte[] count = frame.clone();
+        ByteBuffer.wrap(count).putShort(24, (short) 0);
+        assertMessage("'range count' at offset 24: is 0, must be 1..4096", Frames.fixCrc(count));
+        byte[] many = frame.clone();
+        ByteBuffer.wrap(many).putShort(24, (short) 4000);
+        assertMessage("4000 ranges need 48000 bytes", Frames.fixCrc(many));
+        byte[] overlap = frame.clone();
+        ByteBuffer.wrap(overlap).putLong(38, 4096);
+        assertMessage("'range 1 offset' at offset 38: is 4096, must be >= 8192", Frames.fixCrc(overlap));
+        byte[] zero = frame.clone();
+        ByteBuffer.wrap(zero).putInt(34, 0);
+        assertMessage("'range 0 length' at offset 34: is 0, must be 1..1073741824", Frames.fixCrc(zero));
+        byte[] huge = Frames.bytes(MessageCodec.encode(new Message.HashQuery(1, DiskId.of("d"), 512, 0,
+                List.of(new Message.HashQuery.Range(0, 512)))));
+        ByteBuffer.wrap(huge).putInt(34, 512 * 65536 + 1);
+        assertMessage("at most 65536 may be asked", Frames.fixCrc(huge));
+    }
+
+    @Test
+    void hashesChecksNameWhatIsWrong() {
+        Message.Hashes h = new Message.Hashes(9, DiskId.of("d"), 4096, 3, HashStatus.OK, "", ByteBuffer.allocate(32));
+        byte[] frame = Frames.bytes(MessageCodec.encode(h));
+        // type, flags, request id (2..9), disk (10..11), block size (12..15), applied (16..23), status (24),
+        // text length (25..26), hash count (27..30), hashes
+        byte[] status = frame.clone();
+        status[24] = 7;
+        assertMessage("'status' at offset 24: is 7, must be 0 (ok), 1 (retry) or 2 (failed)", Frames.fixCrc(status));
+        byte[] retry = frame.clone();
+        retry[24] = 1;
+        assertMessage("a RETRY answer carries no hash and a non-empty text", Frames.fixCrc(retry));
+        byte[] count = frame.clone();
+        ByteBuffer.wrap(count).putInt(27, 65537);
+        assertMessage("'hash count' at offset 27: is 65537, must be 0..65536", Frames.fixCrc(count));
+        byte[] more = frame.clone();
+        ByteBuffer.wrap(more).putInt(27, 3);
+        assertMessage("'hashes' at offset 31: needs 48 bytes, only 32 left", Frames.fixCrc(more));
+        byte[] fewer = frame.clone();
+        ByteBuffer.wrap(fewer).putInt(27, 1);
+        assertMessage("16 unexpected bytes", Frames.fixCrc(fewer));
+    }
+
+    @Test
+    void relayedHashMessagesKeepEverythingButTheRequestId() throws Exception {
+        Message.HashQuery q = new Message.HashQuery(1, DiskId.of("d"), 4096, 5, List.of(new Message.HashQuery.Range(0, 1)));
+        assertEquals(new Message.HashQuery(99, DiskId.of("d"), 4096, 5, q.ranges()), roundTrip(q.withRequestId(99)));
+        byte[] raw = new byte[48];
+        new java.util.Random(3).nextBytes(raw);
+        Message.Hashes h = new Message.Hashes(1, DiskId.of("d"), 4096, 5, HashStatus.OK, "", ByteBuffer.wrap(raw));
+        Message.Hashes back = (Message.Hashes) roundTrip(h.withRequestId(77));
+        assertEquals(77, back.requestId());
+        assertEquals(3, back.count());
+        assertEquals(ByteBuffer.wrap(raw), back.hashes());
+        assertEquals(3, q.withRequestId(2).blockCount() + 2);
     }
 
     @Test

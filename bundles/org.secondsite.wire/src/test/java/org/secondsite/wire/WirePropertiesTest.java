@@ -7,7 +7,9 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import java.nio.ByteBuffer;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Random;
 import java.util.TreeMap;
 import java.util.UUID;
@@ -131,7 +133,35 @@ class WirePropertiesTest {
                 .map(m -> new Message.ResumePoint(new TreeMap<>(m)));
         Arbitrary<Message> diskInfo = Combinators.combine(disk, ids(), Arbitraries.longs().between(1, Long.MAX_VALUE))
                 .as((d, g, size) -> new Message.DiskInfo(d, GroupId.of(g), size));
-        return Arbitraries.oneOf(hello, helloAck, ack, resend, heartbeat, error, query, point, diskInfo);
+        Arbitrary<Integer> blockSize = Arbitraries.integers().between(9, 26).map(b -> 1 << b);
+        Arbitrary<List<Message.HashQuery.Range>> ranges = Combinators.combine(
+                Arbitraries.longs().between(0, 1L << 40), Arbitraries.integers().between(1, 1 << 20))
+                .as((gap, length) -> new long[] {gap, length})
+                .list().ofMinSize(1).ofMaxSize(8).map(pairs -> {
+                    List<Message.HashQuery.Range> out = new ArrayList<>();
+                    long at = 0;
+                    for (long[] p : pairs) {
+                        at += p[0];
+                        out.add(new Message.HashQuery.Range(at, (int) p[1]));
+                        at += p[1];
+                    }
+                    return out;
+                });
+        Arbitrary<Message> hashQuery = Combinators.combine(Arbitraries.longs(), disk, blockSize,
+                Arbitraries.longs().between(0, Long.MAX_VALUE), ranges).as(Message.HashQuery::new);
+        Arbitrary<Message> hashesOk = Combinators.combine(Arbitraries.longs(), disk, blockSize,
+                Arbitraries.longs().between(0, Long.MAX_VALUE), Arbitraries.integers().between(1, 300), Arbitraries.longs())
+                .as((id, d, bs, applied, n, seed) -> {
+                    byte[] h = new byte[n * WireProtocol.HASH_BYTES];
+                    new Random(seed).nextBytes(h);
+                    return new Message.Hashes(id, d, bs, applied, HashStatus.OK, "", ByteBuffer.wrap(h));
+                });
+        Arbitrary<Message> hashesRefused = Combinators.combine(Arbitraries.longs(), disk, blockSize,
+                Arbitraries.longs().between(0, Long.MAX_VALUE), Arbitraries.of(HashStatus.RETRY, HashStatus.FAILED), texts())
+                .as((id, d, bs, applied, status, text) -> new Message.Hashes(id, d, bs, applied, status,
+                        "because " + text, ByteBuffer.allocate(0)));
+        return Arbitraries.oneOf(hello, helloAck, ack, resend, heartbeat, error, query, point, diskInfo, hashQuery,
+                hashesOk, hashesRefused);
     }
 
     /** A change of a valid frame: bit flips, truncation, extension, overwritten ranges, or unrelated bytes. */

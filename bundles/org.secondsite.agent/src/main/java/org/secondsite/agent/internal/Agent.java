@@ -15,6 +15,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
@@ -34,6 +35,7 @@ import org.secondsite.api.model.DiskId;
 import org.secondsite.api.model.GroupId;
 import org.secondsite.api.replication.DiskReplicationStatus;
 import org.secondsite.api.replication.ReplicationMonitor;
+import org.secondsite.api.replication.ResyncProgress;
 import org.secondsite.api.storage.BlockDevice;
 import org.secondsite.api.transport.FrameConnection;
 import org.secondsite.api.transport.Transport;
@@ -73,6 +75,12 @@ import org.secondsite.wire.WireProtocol;
  * <h2>Change tracking</h2>
  * Memory, the on-disk change cache, bitmap mode and the dirty-region log that makes
  * {@code accept} safe against a crash: see {@link Tracker}.
+ * <h2>Resync</h2>
+ * A {@link ResyncEngine} compares a disk's source with its replica by hashes and puts the
+ * differing blocks into the disk's stream through {@link DiskStream#appendSourceRead}: the
+ * initial replication of a disk this agent never protected, an operator's
+ * {@link #requestResync}, and the way out of bitmap mode. Its hash queries travel on the
+ * sender's connection (the HELLO lists capability {@code resync.hash}).
  */
 public final class Agent implements Closeable, ReplicationMonitor {
     private static final System.Logger LOG = System.getLogger(Agent.class.getName());
@@ -103,10 +111,17 @@ public final class Agent implements Closeable, ReplicationMonitor {
 
     private final Thread sender;
     private final Thread cutter;
+    private final ResyncEngine resync;
 
     public Agent(AgentOptions options, Supplier<String> componentId, Function<String, Transport> transports,
                  Supplier<TransportSecurity> security, Function<String, Compressor> compressors, Clock clock)
             throws IOException {
+        this(options, ResyncOptions.defaults(), componentId, transports, security, compressors, clock);
+    }
+
+    public Agent(AgentOptions options, ResyncOptions resyncOptions, Supplier<String> componentId,
+                 Function<String, Transport> transports, Supplier<TransportSecurity> security,
+                 Function<String, Compressor> compressors, Clock clock) throws IOException {
         this.options = Objects.requireNonNull(options, "options");
         this.componentId = componentId;
         this.transports = transports;
@@ -116,6 +131,7 @@ public final class Agent implements Closeable, ReplicationMonitor {
         this.sequences = new SequenceStore(options.dataDir());
         this.tracker = new Tracker(options, clock, lock, disks,
                 () -> connection != null && "replicating".equals(linkState));
+        this.resync = new ResyncEngine(new ResyncHost(), resyncOptions, new ResyncState(options.dataDir()), clock);
         this.sender = new Thread(this::sendLoop, "secondsite-agent-sender");
         this.cutter = new Thread(this::cutLoop, "secondsite-agent-batch-cutter");
         sender.setDaemon(true);
@@ -139,6 +155,7 @@ public final class Agent implements Closeable, ReplicationMonitor {
      * @throws IllegalStateException if the disk is already protected
      */
     public ChangeSink protect(DiskId disk, GroupId group, long size) {
+        DiskStream s;
         lock.lock();
         try {
             ensureOpen();
@@ -148,18 +165,28 @@ public final class Agent implements Closeable, ReplicationMonitor {
             if (size < 1) {
                 throw new IllegalArgumentException("disk " + disk + " size must be >= 1 byte, was " + size);
             }
-            DiskStream s = new DiskStream(disk, group == null ? GroupId.of(disk.value()) : group, size);
+            s = new DiskStream(disk, group == null ? GroupId.of(disk.value()) : group, size);
             disks.put(disk, s);
             topologyChanged = true;
             changed.signalAll();
-            return s;
         } finally {
             lock.unlock();
         }
+        try {
+            resync.protect(disk); // the initial replication of a new disk, or a resync owed before a restart
+        } catch (IOException e) {
+            LOG.log(Level.ERROR, "disk " + disk + ": cannot read or record its resync state in "
+                    + ResyncState.FILE + ": " + e);
+        }
+        return s;
     }
 
-    /** Stops tracking a disk; batches not yet acknowledged are dropped. */
+    /**
+     * Stops tracking a disk; batches not yet acknowledged are dropped, a running resync stops (an
+     * owed one is still recorded and continues when the disk is protected again).
+     */
     public void unprotect(DiskId disk) throws IOException {
+        resync.forget(disk);
         lock.lock();
         try {
             DiskStream s = disks.remove(disk);
@@ -177,6 +204,96 @@ public final class Agent implements Closeable, ReplicationMonitor {
             }
         } finally {
             lock.unlock();
+        }
+    }
+
+    // ------------------------------------------------------------------ resync
+
+    /**
+     * Requests a resync of a protected disk: its source is compared with the replica and the
+     * differing blocks are sent (an operator's {@code dr:resync}, or the change tracking when it
+     * leaves bitmap mode). Recorded before it returns, so it runs even after a restart; if one
+     * runs, another full pass follows it.
+     *
+     * @throws IllegalArgumentException if the disk is not protected
+     */
+    public void requestResync(DiskId disk, String reason) throws IOException {
+        resync.request(disk, reason);
+    }
+
+    /** The disk's running or last resync since the agent started. */
+    public Optional<ResyncProgress> resyncProgress(DiskId disk) {
+        return Optional.ofNullable(resync.progress(disk));
+    }
+
+    /** Counters of the disk's resyncs since the agent started (queries, hash and data bytes). */
+    public ResyncFigures resyncFigures(DiskId disk) {
+        return resync.figures(disk);
+    }
+
+    /** What the resync engine uses of the agent; see {@link ResyncEngine.Host}. */
+    private final class ResyncHost implements ResyncEngine.Host {
+        @Override
+        public DiskStream stream(DiskId disk) {
+            lock.lock();
+            try {
+                return disks.get(disk);
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        @Override
+        public long sequenceForQuery(DiskStream s, long[] mark) throws IOException {
+            lock.lock();
+            try {
+                if (mark[1] < 0 || s.writeCounter != mark[0]) {
+                    s.seal();
+                    mark[0] = s.writeCounter;
+                    mark[1] = s.lastSealed;
+                }
+                mark[1] = Math.min(mark[1], s.lastSealed);
+                return mark[1];
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        @Override
+        public long sealWithTag(DiskStream s, ConsistencyTag tag) throws IOException {
+            lock.lock();
+            try {
+                s.openTags.add(tag);
+                s.seal();
+                return s.lastSealed;
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        @Override
+        public long acknowledged(DiskStream s) {
+            lock.lock();
+            try {
+                return s.acked;
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        @Override
+        public int maxAppendBytes() {
+            return options.batchBytes();
+        }
+
+        @Override
+        public void wakeSender() {
+            lock.lock();
+            try {
+                changed.signalAll();
+            } finally {
+                lock.unlock();
+            }
         }
     }
 
@@ -222,7 +339,8 @@ public final class Agent implements Closeable, ReplicationMonitor {
 
     /**
      * Sets the source disk of {@code disk} (its capture session's), which replays of dirty regions
-     * read; until there is one, a replay waits.
+     * and resyncs read; until there is one, they wait. Attaching the first source of a disk this
+     * agent never replicated starts its initial replication.
      */
     public void attachSource(DiskId disk, BlockDevice source) {
         lock.lock();
@@ -234,6 +352,7 @@ public final class Agent implements Closeable, ReplicationMonitor {
         } finally {
             lock.unlock();
         }
+        resync.attachSource(disk, source);
     }
 
     /** Forgets the source of {@code disk} if it is still {@code source} (its capture session ended). */
@@ -247,6 +366,7 @@ public final class Agent implements Closeable, ReplicationMonitor {
         } finally {
             lock.unlock();
         }
+        resync.detachSource(disk, source);
     }
 
     /** Number of connections established to the process server since start. */
@@ -556,7 +676,7 @@ public final class Agent implements Closeable, ReplicationMonitor {
                     : (linkMessage.isEmpty() ? "" : linkMessage + "; ") + "bitmap mode: " + tracking.bitmapReason();
             return new DiskReplicationStatus(disk, Stage.AGENT, linkState, message, lastSealed, acked,
                     bufferedBytes + tracking.cache.bytes(), oldest, null, bytesIn, bytesOut, tracking.tracking(),
-                    tracking.progress());
+                    latest(tracking.progress(), resync.progress(disk)));
         }
     }
 
@@ -577,6 +697,14 @@ public final class Agent implements Closeable, ReplicationMonitor {
         public void close() {
             stream.closeSourceRead(this);
         }
+    }
+
+    /** Of a dirty-region replay and a hash-comparing resync, the one that started last (either may be null). */
+    static ResyncProgress latest(ResyncProgress replay, ResyncProgress compare) {
+        if (replay == null || compare == null) {
+            return replay == null ? compare : replay;
+        }
+        return compare.started().isAfter(replay.started()) ? compare : replay;
     }
 
     /** A sealed batch waiting for the process server's acknowledgement. */
@@ -740,7 +868,8 @@ public final class Agent implements Closeable, ReplicationMonitor {
             if (!local.contains(Compressors.NONE_NAME)) {
                 local.add(Compressors.NONE_NAME);
             }
-            c.send(MessageCodec.encode(new Message.Hello(componentId.get(), Role.AGENT, local, List.of())));
+            c.send(MessageCodec.encode(new Message.Hello(componentId.get(), Role.AGENT, local,
+                    List.of(WireProtocol.CAPABILITY_RESYNC_HASH))));
             Message first = receiveControl(c);
             if (!(first instanceof Message.HelloAck ack)) {
                 throw new IOException("process server answered HELLO with " + first.type() + " instead of HELLO_ACK");
@@ -785,9 +914,11 @@ public final class Agent implements Closeable, ReplicationMonitor {
             }
             reader = new Reader(c);
             reader.start();
+            resync.connected(); // every disk is announced: hash queries may go
             pump(c, compressor, reader);
             return reader.acks > 0;
         } finally {
+            resync.disconnected();
             closeQuietly(c);
             lock.lock();
             try {
@@ -815,8 +946,12 @@ public final class Agent implements Closeable, ReplicationMonitor {
         long heartbeatNanos = options.heartbeat().toNanos();
         long lastSend = System.nanoTime();
         while (true) {
+            if (resync.sendQueued(c)) {
+                lastSend = System.nanoTime();
+            }
             DeltaBatch next = null;
             Sealed chosen = null;
+            boolean queries = false;
             lock.lock();
             try {
                 while (true) {
@@ -829,6 +964,10 @@ public final class Agent implements Closeable, ReplicationMonitor {
                     if (System.nanoTime() - reader.lastReceived > 3 * heartbeatNanos) {
                         throw new IOException("no frame from the process server for three heartbeat intervals ("
                                 + options.heartbeat().multipliedBy(3) + "): link lost");
+                    }
+                    if (resync.hasOutgoing()) {
+                        queries = true; // hash queries go first, never behind a full window
+                        break;
                     }
                     for (DiskStream s : roundRobin()) {
                         for (Sealed b : s.pending) {
@@ -861,6 +1000,9 @@ public final class Agent implements Closeable, ReplicationMonitor {
                 throw new InterruptedIOException("agent sender interrupted");
             } finally {
                 lock.unlock();
+            }
+            if (queries) {
+                continue;
             }
             if (next == null) {
                 c.send(MessageCodec.encode(new Message.Heartbeat(clock.instant(), figures())));
@@ -982,6 +1124,8 @@ public final class Agent implements Closeable, ReplicationMonitor {
                         } finally {
                             lock.unlock();
                         }
+                    } else if (m instanceof Message.Hashes h) {
+                        resync.answer(h);
                     } else if (m instanceof Message.Resend r) {
                         LOG.log(Level.INFO, "agent: process server asks disk " + r.disk() + " again from sequence "
                                 + r.fromSequence() + " (" + r.reason() + ": " + r.text() + "); resuming on a new connection");
@@ -1050,6 +1194,7 @@ public final class Agent implements Closeable, ReplicationMonitor {
         }
         closeQuietly(c);
         tracker.stop();
+        resync.close();
         try {
             sender.join(TimeUnit.SECONDS.toMillis(10));
             cutter.join(TimeUnit.SECONDS.toMillis(10));

@@ -6,6 +6,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 
 import org.osgi.service.component.annotations.Activate;
@@ -24,6 +25,7 @@ import org.secondsite.api.model.DiskId;
 import org.secondsite.api.model.GroupId;
 import org.secondsite.api.replication.DiskReplicationStatus;
 import org.secondsite.api.replication.ReplicationMonitor;
+import org.secondsite.api.replication.ResyncProgress;
 import org.secondsite.api.storage.BlockDevice;
 import org.secondsite.api.transport.ComponentIdentity;
 import org.secondsite.api.transport.Transport;
@@ -147,6 +149,11 @@ public final class AgentComponent implements AgentService, ReplicationMonitor {
     }
 
     @Override
+    public void requestResync(DiskId disk, String reason) throws IOException {
+        agent.requestResync(disk, reason);
+    }
+
+    @Override
     public void attachSource(DiskId disk, BlockDevice source) {
         agent.attachSource(disk, source);
     }
@@ -154,6 +161,11 @@ public final class AgentComponent implements AgentService, ReplicationMonitor {
     @Override
     public void detachSource(DiskId disk, BlockDevice source) {
         agent.detachSource(disk, source);
+    }
+
+    @Override
+    public Optional<ResyncProgress> resyncProgress(DiskId disk) {
+        return agent.resyncProgress(disk);
     }
 
     @Override

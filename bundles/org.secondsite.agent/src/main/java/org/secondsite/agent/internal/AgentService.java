@@ -2,11 +2,13 @@ package org.secondsite.agent.internal;
 
 import java.io.IOException;
 import java.util.List;
+import java.util.Optional;
 
 import org.secondsite.api.capture.ChangeSink;
 import org.secondsite.api.model.ConsistencyTag;
 import org.secondsite.api.model.DiskId;
 import org.secondsite.api.model.GroupId;
+import org.secondsite.api.replication.ResyncProgress;
 import org.secondsite.api.storage.BlockDevice;
 
 /**
@@ -27,9 +29,22 @@ public interface AgentService {
     /** The protected disks. */
     List<DiskId> protectedDisks();
 
-    /** The disk's source for reading (its capture session's), which the replay of dirty regions reads. */
+    /**
+     * Requests a resync of a protected disk: its source is compared with the replica by hashes and
+     * the differing blocks are sent. Recorded before this returns (it runs again after a restart
+     * until it completes); if one runs, another full pass follows it. For {@code dr:resync} and
+     * for the change tracking when it leaves bitmap mode.
+     *
+     * @throws IllegalArgumentException if the disk is not protected
+     */
+    void requestResync(DiskId disk, String reason) throws IOException;
+
+    /** The source of a protected disk (its capture session's), from which resyncs and dirty-region replays read. */
     void attachSource(DiskId disk, BlockDevice source);
 
-    /** The capture session that gave {@code source} ended. */
+    /** The disk's capture session stopped: its resync pauses until a source is attached again. */
     void detachSource(DiskId disk, BlockDevice source);
+
+    /** The disk's running or last resync since the agent started. */
+    Optional<ResyncProgress> resyncProgress(DiskId disk);
 }

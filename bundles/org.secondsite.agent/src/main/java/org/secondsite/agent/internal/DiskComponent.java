@@ -93,7 +93,7 @@ public final class DiskComponent {
         }
         try {
             session = driver.start(spec, sink);
-            agent.attachSource(disk, session.source()); // dirty-region replays read from it
+            agent.attachSource(disk, session.source()); // resyncs and dirty-region replays read from it
             LOG.log(Level.INFO, "disk " + disk + ": capturing with driver '" + driverName + "'"
                     + (session.endpoint().isEmpty() ? "" : " at " + session.endpoint()));
         } catch (IOException | RuntimeException e) {

@@ -48,7 +48,9 @@ class TieredTrackingTest {
                 .withTracking(tracking.apply(TrackingOptions.defaults().withRegionBytes(REGION)
                         .withSpillBytes(2 << 20).withClearDelay(Duration.ofMillis(50))));
         TransportSecurity sec = new TransportSecurity(SSLContext.getDefault(), id -> true);
-        return new Agent(o, () -> "agent-1", name -> ps, () -> sec, name -> null, Clock.systemUTC());
+        // the fake process server has no master target to hash: these disks start equal to their (empty) replicas
+        return new Agent(o, ResyncOptions.defaults().withoutInitialReplication(), () -> "agent-1", name -> ps,
+                () -> sec, name -> null, Clock.systemUTC());
     }
 
     /** Random writes applied to the source first and then accepted (the order a live replay tolerates). */

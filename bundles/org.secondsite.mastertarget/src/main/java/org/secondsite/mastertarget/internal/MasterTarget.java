@@ -92,8 +92,15 @@ public final class MasterTarget implements Closeable, ReplicationMonitor {
      * @param transport transport name
      * @param storage storage backend name
      * @param groupBytes bytes of record data applied per group commit, at most
+     * @param hashThreads threads that read and hash replica ranges for HASH_QUERY (resync)
+     * @param hashWait how long a HASH_QUERY may wait for its sequence to be applied before it is
+     *        answered RETRY
      */
-    public record Options(InetSocketAddress listen, String transport, String storage, long groupBytes) {
+    public record Options(InetSocketAddress listen, String transport, String storage, long groupBytes,
+                          int hashThreads, java.time.Duration hashWait) {
+        public static final int DEFAULT_HASH_THREADS = 2;
+        public static final java.time.Duration DEFAULT_HASH_WAIT = java.time.Duration.ofSeconds(60);
+
         public Options {
             Objects.requireNonNull(listen, "listen");
             Objects.requireNonNull(transport, "transport");
@@ -101,6 +108,21 @@ public final class MasterTarget implements Closeable, ReplicationMonitor {
             if (groupBytes < 1) {
                 throw new IllegalArgumentException("groupBytes must be positive: " + groupBytes);
             }
+            if (hashThreads < 1 || hashThreads > 64) {
+                throw new IllegalArgumentException("hashThreads must be 1..64: " + hashThreads);
+            }
+            if (hashWait.isNegative() || hashWait.isZero()) {
+                throw new IllegalArgumentException("hashWait must be positive: " + hashWait);
+            }
+        }
+
+        /** Options with the default resync settings. */
+        public Options(InetSocketAddress listen, String transport, String storage, long groupBytes) {
+            this(listen, transport, storage, groupBytes, DEFAULT_HASH_THREADS, DEFAULT_HASH_WAIT);
+        }
+
+        public Options withHashing(int threads, java.time.Duration wait) {
+            return new Options(listen, transport, storage, groupBytes, threads, wait);
         }
     }
 
@@ -126,6 +148,7 @@ public final class MasterTarget implements Closeable, ReplicationMonitor {
     private TransportServer server;
     private String serverTransport;
     private final Map<FrameConnection, Session> sessions = new ConcurrentHashMap<>();
+    private final ReplicaHasher hasher;
 
     public MasterTarget(Options options, Supplier<String> componentId, Function<String, Transport> transports,
                         Supplier<TransportSecurity> security, Function<String, StorageBackend> storages,
@@ -137,6 +160,29 @@ public final class MasterTarget implements Closeable, ReplicationMonitor {
         this.storages = storages;
         this.compressors = Compressors.withNone(compressors);
         this.clock = clock;
+        this.hasher = new ReplicaHasher(new ReplicaHasher.Replicas() {
+            @Override
+            public ReplicaHasher.Replica replica(DiskId disk) {
+                lock.lock();
+                try {
+                    Disk d = disks.get(disk);
+                    return d == null || d.volume == null ? null : new ReplicaHasher.Replica(d.volume, d.size, d.applied);
+                } finally {
+                    lock.unlock();
+                }
+            }
+
+            @Override
+            public long applied(DiskId disk) {
+                lock.lock();
+                try {
+                    Disk d = disks.get(disk);
+                    return d == null || d.volume == null ? -1 : d.applied;
+                } finally {
+                    lock.unlock();
+                }
+            }
+        }, options.hashThreads(), options.hashWait());
         ensureListening();
     }
 
@@ -355,6 +401,8 @@ public final class MasterTarget implements Closeable, ReplicationMonitor {
         final Map<DiskId, Long> lastQueued = new HashMap<>();
         final ReentrantLock sendLock = new ReentrantLock();
         volatile boolean stopped;
+        /** Whether the process server's HELLO listed resync.hash (it may send HASH_QUERY). */
+        boolean resyncHash;
         Thread applier;
         /** Used by the applier thread only. */
         private ByteBuffer payload;
@@ -384,6 +432,7 @@ public final class MasterTarget implements Closeable, ReplicationMonitor {
 
         void stop() {
             stopped = true;
+            hasher.cancel(this);
             closeQuietly(c);
             lock.lock();
             try {
@@ -475,6 +524,7 @@ public final class MasterTarget implements Closeable, ReplicationMonitor {
                 }
             }
             local.add(Compressors.NONE_NAME);
+            resyncHash = hello.capabilities().contains(WireProtocol.CAPABILITY_RESYNC_HASH);
             send(Message.HelloAck.accept(WireProtocol.VERSION, componentId.get(), local));
             applier = new Thread(this::applyLoop, "secondsite-mt-applier");
             applier.setDaemon(true);
@@ -496,6 +546,17 @@ public final class MasterTarget implements Closeable, ReplicationMonitor {
                         send(resumePoint(q));
                     } else if (m instanceof Message.DiskInfo d) {
                         diskInfo(d);
+                    } else if (m instanceof Message.HashQuery q) {
+                        if (!resyncHash) {
+                            fail(ErrorCode.PROTOCOL_VIOLATION, "HASH_QUERY from a process server whose HELLO did not list"
+                                    + " capability " + WireProtocol.CAPABILITY_RESYNC_HASH);
+                            return;
+                        }
+                        if (!hasher.submit(this, q, this::send)) {
+                            fail(ErrorCode.PROTOCOL_VIOLATION, "more than " + WireProtocol.MAX_HASH_QUERIES_IN_FLIGHT
+                                    + " HASH_QUERY unanswered on this connection");
+                            return;
+                        }
                     } else {
                         fail(ErrorCode.PROTOCOL_VIOLATION, m.type() + " is not expected from a process server");
                         return;
@@ -570,6 +631,7 @@ public final class MasterTarget implements Closeable, ReplicationMonitor {
                 if (changedSize) {
                     persistLocked();
                 }
+                hasher.appliedAdvanced(); // hash queries may wait for the volume
             } catch (IOException e) {
                 fail(ErrorCode.INTERNAL, "cannot open the replica volume of disk " + m.disk() + ": " + e.getMessage());
                 throw e;
@@ -711,6 +773,7 @@ public final class MasterTarget implements Closeable, ReplicationMonitor {
                         } finally {
                             lock.unlock();
                         }
+                        hasher.appliedAdvanced();
                         dequeued(d, q);
                         touched.put(d.disk, d);
                     } catch (RecordChecksumException e) {
@@ -926,6 +989,7 @@ public final class MasterTarget implements Closeable, ReplicationMonitor {
         for (Session s : new ArrayList<>(sessions.values())) {
             s.stop();
         }
+        hasher.close();
         applyLock.lock();
         lock.lock();
         try {

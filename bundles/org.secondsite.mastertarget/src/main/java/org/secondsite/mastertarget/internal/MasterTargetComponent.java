@@ -56,7 +56,8 @@ public final class MasterTargetComponent implements ReplicationMonitor {
         }
         InetSocketAddress listen = new InetSocketAddress(v.substring(0, colon).replace("[", "").replace("]", ""), port);
         core = new MasterTarget(new MasterTarget.Options(listen, config.transport(), config.storage(),
-                config.groupBytes()), this::componentId, transports::get, this::security, storages::get,
+                config.groupBytes(), config.hashThreads(), java.time.Duration.ofSeconds(config.hashWaitSeconds())),
+                this::componentId, transports::get, this::security, storages::get,
                 compressors::get, Clock.systemUTC());
     }
 

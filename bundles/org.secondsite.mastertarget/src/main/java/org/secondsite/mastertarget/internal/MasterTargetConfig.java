@@ -18,4 +18,12 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
     @AttributeDefinition(name = "Group commit size", description = "Bytes of record data applied before one flush, "
             + "state write and acknowledgement, at most")
     long groupBytes() default 64L * 1024 * 1024;
+
+    @AttributeDefinition(name = "Hashing threads", description = "Threads that read and hash replica ranges for the "
+            + "resync's hash queries (1..64)")
+    int hashThreads() default 2;
+
+    @AttributeDefinition(name = "Hash query wait", description = "Seconds a hash query may wait until the replica has "
+            + "applied the sequence it names; then it is answered 'retry' with the reason")
+    int hashWaitSeconds() default 60;
 }

@@ -96,7 +96,8 @@ class AgentKillTest {
 
         try (Pipeline p = new Pipeline(dir)) {
             p.startMt().startPs();
-            p.agent = new Agent(KilledAgentMain.options(p.psAddress, dir.resolve("agent")), () -> "agent-1",
+            p.agent = new Agent(KilledAgentMain.options(p.psAddress, dir.resolve("agent")),
+                    KilledAgentMain.RESYNC, () -> "agent-1",
                     p.transports::get, () -> p.agentSecurity, p.agentCompressors::get, Clock.systemUTC());
             p.agent.protect(Pipeline.DISK, Pipeline.group(), KilledAgentMain.DISK_BYTES);
             p.agent.attachSource(Pipeline.DISK, Sources.of(source));

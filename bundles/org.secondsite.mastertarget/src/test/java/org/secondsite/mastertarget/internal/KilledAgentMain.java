@@ -28,6 +28,13 @@ import org.secondsite.api.storage.DiskFiles;
  * <pre>KilledAgentMain &lt;data dir&gt; &lt;source file&gt; &lt;seed&gt;</pre>
  */
 public final class KilledAgentMain {
+    /**
+     * Source and replica start as the same empty disk, as after a completed initial replication:
+     * what the restarted agent sends is then only what its dirty-region log holds.
+     */
+    static final org.secondsite.agent.internal.ResyncOptions RESYNC =
+            org.secondsite.agent.internal.ResyncOptions.defaults().withoutInitialReplication();
+
     static final long DISK_BYTES = 64L << 20;
     static final int REGION = 64 << 10;
 
@@ -46,7 +53,7 @@ public final class KilledAgentMain {
         Path source = Path.of(args[1]);
         Plan plan = new Plan(Long.parseLong(args[2]));
         // nothing listens on port 1 and no transport is offered: the process server is unreachable
-        Agent agent = new Agent(options(new InetSocketAddress("127.0.0.1", 1), dataDir), () -> "agent-1",
+        Agent agent = new Agent(options(new InetSocketAddress("127.0.0.1", 1), dataDir), RESYNC, () -> "agent-1",
                 name -> null, () -> null, name -> null, Clock.systemUTC());
         ChangeSink sink = agent.protect(Pipeline.DISK, Pipeline.group(), DISK_BYTES);
         PrintStream out = System.out;

@@ -20,6 +20,7 @@ import java.util.function.UnaryOperator;
 
 import org.secondsite.agent.internal.Agent;
 import org.secondsite.agent.internal.AgentOptions;
+import org.secondsite.agent.internal.ResyncOptions;
 import org.secondsite.api.capture.ChangeSink;
 import org.secondsite.api.compress.CompressionException;
 import org.secondsite.api.compress.Compressor;
@@ -60,6 +61,8 @@ final class Pipeline implements Closeable {
     InetSocketAddress mtAddress = new InetSocketAddress("127.0.0.1", 0);
     InetSocketAddress psAddress = new InetSocketAddress("127.0.0.1", 0);
     UnaryOperator<ProcessServerOptions> psTweak = o -> o;
+    UnaryOperator<MasterTarget.Options> mtTweak = o -> o;
+    ResyncOptions resyncOptions = ResyncOptions.defaults();
 
     Pipeline(Path dir) throws Exception {
         this.dir = dir;
@@ -72,7 +75,7 @@ final class Pipeline implements Closeable {
     }
 
     Pipeline startMt() {
-        mt = new MasterTarget(new MasterTarget.Options(mtAddress, "tls", "file", 64L << 20), () -> "mt-1",
+        mt = new MasterTarget(mtTweak.apply(new MasterTarget.Options(mtAddress, "tls", "file", 64L << 20)), () -> "mt-1",
                 transports::get, () -> mtSecurity, storages::get, mtCompressors::get, Clock.systemUTC());
         mtAddress = mt.listenAddress();
         return this;
@@ -90,14 +93,23 @@ final class Pipeline implements Closeable {
     Pipeline startAgent(UnaryOperator<AgentOptions> tweak) throws IOException {
         AgentOptions o = AgentOptions.defaults(psAddress, dir.resolve("agent"))
                 .withBackoff(Duration.ofMillis(50), Duration.ofMillis(500));
-        agent = new Agent(tweak.apply(o), () -> "agent-1", transports::get, () -> agentSecurity,
+        agent = new Agent(tweak.apply(o), resyncOptions, () -> "agent-1", transports::get, () -> agentSecurity,
                 agentCompressors::get, Clock.systemUTC());
         return this;
     }
 
+    /** The replica image of {@link #DISK} (file storage). */
+    Path replicaPath() {
+        return dir.resolve("storage").resolve("volumes").resolve(MasterTarget.volumeName(DISK) + ".img");
+    }
+
     /** SHA-256 of the replica image of {@link #DISK}. */
     String replicaSha256() throws Exception {
-        Path img = dir.resolve("storage").resolve("volumes").resolve(MasterTarget.volumeName(DISK) + ".img");
+        return sha256(replicaPath());
+    }
+
+    /** SHA-256 of a file. */
+    static String sha256(Path img) throws Exception {
         MessageDigest md = MessageDigest.getInstance("SHA-256");
         try (InputStream in = Files.newInputStream(img)) {
             byte[] buf = new byte[1 << 20];

@@ -105,6 +105,8 @@ public final class ProcessServer implements Closeable, ReplicationMonitor {
     private long forwardInflight;
 
     private final Set<FrameConnection> agentConnections = ConcurrentHashMap.newKeySet();
+    /** Relays the resync's hash queries and answers (outside the spool). */
+    private final HashRelay hashRelay = new HashRelay();
     private TransportServer server;
     private String serverTransport;
     private final Thread forwarder;
@@ -320,7 +322,7 @@ public final class ProcessServer implements Closeable, ReplicationMonitor {
         }
     }
 
-    private final class AgentSession {
+    private final class AgentSession implements HashRelay.AgentLink {
         final FrameConnection c;
         final BatchDecoder decoder = new BatchDecoder(compressors);
         final BatchEncoder encoder = new BatchEncoder();
@@ -328,9 +330,19 @@ public final class ProcessServer implements Closeable, ReplicationMonitor {
         ByteBuffer out;
         String agent;
         Replies replies;
+        /** Whether the agent's HELLO listed resync.hash (it may send HASH_QUERY). */
+        boolean resyncHash;
 
         AgentSession(FrameConnection c) {
             this.c = c;
+        }
+
+        @Override
+        public void relay(ByteBuffer frame) {
+            Replies r = replies;
+            if (r != null) {
+                r.relay(frame);
+            }
         }
 
         void run() throws IOException {
@@ -367,6 +379,7 @@ public final class ProcessServer implements Closeable, ReplicationMonitor {
                 return;
             }
             agent = hello.componentId();
+            resyncHash = hello.capabilities().contains(WireProtocol.CAPABILITY_RESYNC_HASH);
             c.send(MessageCodec.encode(Message.HelloAck.accept(WireProtocol.VERSION, componentId.get(),
                     localCompressors())));
             FrameReader frames = new FrameReader(c);
@@ -381,6 +394,7 @@ public final class ProcessServer implements Closeable, ReplicationMonitor {
                     frames.recycle(f); // handled: a batch was copied into the spool's pending group
                 }
             } finally {
+                hashRelay.agentGone(this);
                 replies.finish();
                 frames.finish();
             }
@@ -406,6 +420,8 @@ public final class ProcessServer implements Closeable, ReplicationMonitor {
                     send(resumePoint(q));
                 } else if (m instanceof Message.DiskInfo d) {
                     return diskInfo(d);
+                } else if (m instanceof Message.HashQuery q) {
+                    return hashQuery(q);
                 } else {
                     fail(ErrorCode.PROTOCOL_VIOLATION, m.type() + " is not expected from an agent");
                     return false;
@@ -472,6 +488,37 @@ public final class ProcessServer implements Closeable, ReplicationMonitor {
             } finally {
                 lock.unlock();
             }
+        }
+
+        /** Relays one HASH_QUERY to the master target; false when the connection must end. */
+        private boolean hashQuery(Message.HashQuery q) throws IOException {
+            if (!resyncHash) {
+                fail(ErrorCode.PROTOCOL_VIOLATION, "HASH_QUERY from an agent whose HELLO did not list capability "
+                        + WireProtocol.CAPABILITY_RESYNC_HASH);
+                return false;
+            }
+            String owner;
+            lock.lock();
+            try {
+                Disk d = disks.get(q.disk());
+                owner = d == null ? null : d.info.agent();
+            } finally {
+                lock.unlock();
+            }
+            if (owner == null) {
+                fail(ErrorCode.PROTOCOL_VIOLATION, "HASH_QUERY of disk " + q.disk() + " before its DISK_INFO");
+                return false;
+            }
+            if (!owner.equals(agent)) {
+                fail(ErrorCode.UNAUTHORIZED, "disk " + q.disk() + " is sent by agent '" + owner + "', not '" + agent + "'");
+                return false;
+            }
+            if (!hashRelay.query(this, q)) {
+                fail(ErrorCode.PROTOCOL_VIOLATION, "more than " + WireProtocol.MAX_HASH_QUERIES_IN_FLIGHT
+                        + " HASH_QUERY unanswered on this connection");
+                return false;
+            }
+            return true;
         }
 
         /** Handles one BATCH; false when the connection must end. */
@@ -595,9 +642,14 @@ public final class ProcessServer implements Closeable, ReplicationMonitor {
         /** Replies waiting, at most; the batches they acknowledge are in the spool's pending group. */
         static final int AHEAD = 8;
         private static final Reply END = new Reply(0, null, 0, null);
+        /** Wakes the thread for {@link #relayed} frames. */
+        private static final Reply WAKE = new Reply(0, null, 0, null);
         private final FrameConnection c;
         private final java.util.concurrent.ArrayBlockingQueue<Reply> queue =
                 new java.util.concurrent.ArrayBlockingQueue<>(AHEAD);
+        /** Relayed HASHES: sent between replies, without waiting behind the spool. */
+        private final java.util.concurrent.ConcurrentLinkedQueue<ByteBuffer> relayed =
+                new java.util.concurrent.ConcurrentLinkedQueue<>();
         private volatile IOException failure;
 
         Replies(FrameConnection c) {
@@ -612,7 +664,11 @@ public final class ProcessServer implements Closeable, ReplicationMonitor {
                 for (Reply r; (r = queue.take()) != END;) {
                     if (failure == null) {
                         try {
-                            reply(r);
+                            sendRelayed();
+                            if (r != WAKE) {
+                                reply(r);
+                            }
+                            sendRelayed();
                         } catch (IOException e) {
                             failure = e;
                             closeQuietly(c); // ends the session's reading too
@@ -622,6 +678,18 @@ public final class ProcessServer implements Closeable, ReplicationMonitor {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
+        }
+
+        private void sendRelayed() throws IOException {
+            for (ByteBuffer f; (f = relayed.poll()) != null;) {
+                c.send(f);
+            }
+        }
+
+        /** Queues a relayed frame; never blocks (the thread is woken, or busy and sends it next). */
+        void relay(ByteBuffer frame) {
+            relayed.add(frame);
+            queue.offer(WAKE);
         }
 
         private void reply(Reply r) throws IOException {
@@ -879,6 +947,9 @@ public final class ProcessServer implements Closeable, ReplicationMonitor {
                 : options.masterTarget();
         FrameConnection c = t.connect(target, sec, options.connectTimeout());
         AckReader reader = null;
+        long relayEpoch = 0;
+        QuerySender relaySender = null;
+        String relayEnd = "the connection to the master target ended";
         try (Spool.Reader sr = spool.readerFromOldestUnreleased().reuseBuffer()) { // each entry is sent before the next
             lock.lock();
             try {
@@ -891,7 +962,7 @@ public final class ProcessServer implements Closeable, ReplicationMonitor {
                 lock.unlock();
             }
             c.send(MessageCodec.encode(new Message.Hello(componentId.get(), Role.PROCESS_SERVER, localCompressors(),
-                    List.of())));
+                    List.of(WireProtocol.CAPABILITY_RESYNC_HASH))));
             Message m = receiveControl(c);
             if (!(m instanceof Message.HelloAck ack)) {
                 throw new IOException("master target answered HELLO with " + m.type());
@@ -926,9 +997,22 @@ public final class ProcessServer implements Closeable, ReplicationMonitor {
             }
             reader = new AckReader(c);
             reader.start();
-            pumpSpool(c, sr, reader, announced);
+            ReentrantLock sendLock = new ReentrantLock();
+            relayEpoch = hashRelay.connected();
+            relaySender = new QuerySender(c, sendLock, relayEpoch);
+            relaySender.start();
+            try {
+                pumpSpool(c, sr, reader, announced, sendLock);
+            } catch (IOException | RuntimeException e) {
+                relayEnd = e.toString();
+                throw e;
+            }
             return reader.acks > 0;
         } finally {
+            if (relayEpoch != 0) {
+                hashRelay.disconnected(relayEpoch, relayEnd);
+                relaySender.finish();
+            }
             closeQuietly(c);
             lock.lock();
             try {
@@ -950,17 +1034,17 @@ public final class ProcessServer implements Closeable, ReplicationMonitor {
         }
     }
 
-    private void pumpSpool(FrameConnection c, Spool.Reader sr, AckReader reader, Set<DiskId> announced)
-            throws IOException {
+    private void pumpSpool(FrameConnection c, Spool.Reader sr, AckReader reader, Set<DiskId> announced,
+                           ReentrantLock sendLock) throws IOException {
         long heartbeatNanos = options.heartbeat().toNanos();
         long lastSend = System.nanoTime();
         while (true) {
             checkAlive(reader, heartbeatNanos);
-            announce(c, announced);
+            announce(c, announced, sendLock);
             SpoolEntry e = sr.next();
             if (e == null) {
                 if (System.nanoTime() - lastSend >= heartbeatNanos) {
-                    c.send(MessageCodec.encode(new Message.Heartbeat(clock.instant(), heartbeatFigures())));
+                    send(c, sendLock, MessageCodec.encode(new Message.Heartbeat(clock.instant(), heartbeatFigures())));
                     lastSend = System.nanoTime();
                 }
                 try {
@@ -1024,8 +1108,63 @@ public final class ProcessServer implements Closeable, ReplicationMonitor {
             } finally {
                 lock.unlock();
             }
-            c.send(e.payload());
+            send(c, sendLock, e.payload());
             lastSend = System.nanoTime();
+        }
+    }
+
+    /** Sends on the master-target connection, which the forwarder and the {@link QuerySender} share. */
+    private static void send(FrameConnection c, ReentrantLock sendLock, ByteBuffer frame) throws IOException {
+        sendLock.lock();
+        try {
+            c.send(frame);
+        } finally {
+            sendLock.unlock();
+        }
+    }
+
+    /**
+     * Sends the relayed hash queries on the master-target connection as they arrive, beside the
+     * forwarder's batches (one frame at a time under the connection's send lock), so that a
+     * query never waits behind the spool backlog.
+     */
+    private final class QuerySender extends Thread {
+        private final FrameConnection c;
+        private final ReentrantLock sendLock;
+        private final long epoch;
+        private volatile boolean stopped;
+
+        QuerySender(FrameConnection c, ReentrantLock sendLock, long epoch) {
+            super("secondsite-ps-hash-relay");
+            setDaemon(true);
+            this.c = c;
+            this.sendLock = sendLock;
+            this.epoch = epoch;
+        }
+
+        @Override
+        public void run() {
+            try {
+                while (!stopped && hashRelay.current(epoch)) {
+                    Message.HashQuery q = hashRelay.next(epoch, 250);
+                    if (q != null) {
+                        send(c, sendLock, MessageCodec.encode(q));
+                    }
+                }
+            } catch (IOException e) {
+                closeQuietly(c); // the forwarder sees the connection fail and reconnects
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+
+        void finish() {
+            stopped = true;
+            try {
+                join(TimeUnit.SECONDS.toMillis(5));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 
@@ -1056,7 +1195,7 @@ public final class ProcessServer implements Closeable, ReplicationMonitor {
     }
 
     /** Sends DISK_INFO for disks not yet announced on this connection. */
-    private void announce(FrameConnection c, Set<DiskId> announced) throws IOException {
+    private void announce(FrameConnection c, Set<DiskId> announced, ReentrantLock sendLock) throws IOException {
         List<Message.DiskInfo> infos = new ArrayList<>();
         lock.lock();
         try {
@@ -1069,7 +1208,7 @@ public final class ProcessServer implements Closeable, ReplicationMonitor {
             lock.unlock();
         }
         for (Message.DiskInfo i : infos) {
-            c.send(MessageCodec.encode(i));
+            send(c, sendLock, MessageCodec.encode(i));
             announced.add(i.disk());
         }
     }
@@ -1206,6 +1345,8 @@ public final class ProcessServer implements Closeable, ReplicationMonitor {
                     if (m instanceof Message.Ack a) {
                         forwarded(a.disk(), a.durableSequence());
                         acks++;
+                    } else if (m instanceof Message.Hashes h) {
+                        hashRelay.answer(h);
                     } else if (m instanceof Message.Resend r) {
                         LOG.log(Level.INFO, "process server: master target asks disk " + r.disk() + " again from "
                                 + r.fromSequence() + " (" + r.reason() + ": " + r.text() + "); resuming on a new connection");
@@ -1279,6 +1420,7 @@ public final class ProcessServer implements Closeable, ReplicationMonitor {
             }
             closed = true;
             changed.signalAll();
+            stateDirty.signalAll(); // the state writer waits on this one; without it close() waited 10 s for it
         } finally {
             lock.unlock();
         }

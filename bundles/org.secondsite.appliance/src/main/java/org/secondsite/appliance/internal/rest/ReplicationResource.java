@@ -17,6 +17,7 @@ import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsApplicationSelect;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsResource;
 import org.secondsite.api.appliance.Appliance;
 import org.secondsite.api.replication.DiskReplicationStatus;
+import org.secondsite.api.replication.ResyncProgress;
 import org.secondsite.appliance.internal.ReplicationOverview;
 
 /** {@code GET /api/v1/replication}: every disk at every replication stage running here. */
@@ -29,12 +30,27 @@ public class ReplicationResource {
 
     /**
      * One disk at one stage, as JSON. Times are ISO-8601 or null; lag in milliseconds; rates in
-     * bytes per second over the last sampling interval.
+     * bytes per second over the last sampling interval; {@code resync} (agent rows) the disk's
+     * running or last resync, or null.
      */
     public record Disk(String disk, String stage, String state, String message, long lastSequence,
                        long acknowledgedSequence, long backlogBytes, String oldestPendingWrite,
                        String newestAppliedWrite, long lagMillis, long bytesIn, long bytesOut,
-                       long bytesInPerSecond, long bytesOutPerSecond) {
+                       long bytesInPerSecond, long bytesOutPerSecond, Resync resync) {
+    }
+
+    /**
+     * A resync as JSON: phase ({@code comparing}, {@code replaying}, {@code done}, {@code failed}),
+     * why it runs, percent compared, bytes covered / compared / sent, ISO-8601 times, estimated
+     * seconds left (null when unknown or finished), operator detail.
+     */
+    public record Resync(String phase, String reason, double percent, long totalBytes, long doneBytes, long sentBytes,
+                         String started, String updated, Long etaSeconds, String message) {
+        static Resync of(ResyncProgress r) {
+            return r == null ? null : new Resync(r.phase().name().toLowerCase(), r.reason(), r.percent(), r.totalBytes(),
+                    r.doneBytes(), r.sentBytes(), r.started().toString(), r.updated().toString(),
+                    r.eta().map(java.time.Duration::toSeconds).orElse(null), r.message());
+        }
     }
 
     private final ReplicationOverview overview;
@@ -58,6 +74,7 @@ public class ReplicationResource {
                 d.lastSequence(), d.acknowledgedSequence(), d.backlogBytes(),
                 d.oldestPendingWrite() == null ? null : d.oldestPendingWrite().toString(),
                 d.newestAppliedWrite() == null ? null : d.newestAppliedWrite().toString(),
-                d.lag(now).toMillis(), d.bytesIn(), d.bytesOut(), (long) row.inPerSecond(), (long) row.outPerSecond());
+                d.lag(now).toMillis(), d.bytesIn(), d.bytesOut(), (long) row.inPerSecond(), (long) row.outPerSecond(),
+                Resync.of(d.resync()));
     }
 }

@@ -12,6 +12,7 @@ import org.apache.karaf.shell.api.action.lifecycle.Reference;
 import org.apache.karaf.shell.api.action.lifecycle.Service;
 import org.apache.karaf.shell.support.table.ShellTable;
 import org.secondsite.api.replication.DiskReplicationStatus;
+import org.secondsite.api.replication.ResyncProgress;
 import org.secondsite.appliance.internal.ReplicationOverview;
 
 @Service
@@ -21,7 +22,8 @@ import org.secondsite.appliance.internal.ReplicationOverview;
                 + "sequence the stage took in, 'Acked' the newest the next stage holds durably (for the master target: "
                 + "applied). 'Lag' is the age of the oldest write not yet durable downstream: the data a failure of this "
                 + "stage now would cost. 'Replica at' is the source time of the newest write the replica contains. "
-                + "In/s and Out/s are measured over the last " + ReplicationOverview.SAMPLE_SECONDS + " s.")
+                + "In/s and Out/s are measured over the last " + ReplicationOverview.SAMPLE_SECONDS + " s. 'Resync' (agent "
+                + "rows) is the disk's running or last resync: phase, percent compared, bytes sent, estimated time left.")
 public class ReplicationCommand implements Action {
     private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("HH:mm:ss.SSS").withZone(ZoneId.systemDefault());
 
@@ -34,7 +36,7 @@ public class ReplicationCommand implements Action {
         Instant now = Instant.now();
         ShellTable table = new ShellTable();
         for (String c : new String[] {"Disk", "Stage", "State", "Last", "Acked", "Backlog", "Lag", "Replica at", "In",
-            "In/s", "Out", "Out/s", "Detail"}) {
+            "In/s", "Out", "Out/s", "Resync", "Detail"}) {
             table.column(c);
         }
         for (ReplicationOverview.Row row : rows) {
@@ -43,7 +45,7 @@ public class ReplicationCommand implements Action {
                     d.lastSequence(), d.acknowledgedSequence(), bytes(d.backlogBytes()), lag(d.lag(now)),
                     d.newestApplied().map(TIME::format).orElse("-"), bytes(d.bytesIn()),
                     bytes((long) row.inPerSecond()), bytes(d.bytesOut()), bytes((long) row.outPerSecond()),
-                    d.message());
+                    resync(d.resync()), d.message());
         }
         table.emptyTableText("no protected disk at any stage of this appliance");
         table.print(System.out);
@@ -62,6 +64,21 @@ public class ReplicationCommand implements Action {
             u++;
         }
         return String.format("%.1f %s", v, units[u]);
+    }
+
+    /** A resync in one cell: "comparing 42.0% of 2.0 GiB, sent 3.1 MiB, ETA 35 s", "done, sent ...", "failed: why". */
+    static String resync(ResyncProgress r) {
+        if (r == null) {
+            return "-";
+        }
+        String sent = "sent " + bytes(r.sentBytes());
+        return switch (r.phase()) {
+            case DONE -> "done (" + r.reason() + "), " + sent;
+            case FAILED -> "failed (" + r.reason() + "): " + r.message();
+            default -> String.format("%s %.1f%% of %s, %s%s%s", r.phase().name().toLowerCase(), r.percent(),
+                    bytes(r.totalBytes()), sent, r.eta().map(e -> ", ETA " + Math.max(1, e.toSeconds()) + " s").orElse(""),
+                    r.message().isEmpty() ? "" : " - " + r.message());
+        };
     }
 
     static String lag(Duration d) {
