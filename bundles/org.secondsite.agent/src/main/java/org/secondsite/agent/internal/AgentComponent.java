@@ -173,8 +173,43 @@ public final class AgentComponent implements AgentService, ReplicationMonitor {
         return Stage.AGENT;
     }
 
+    /** The state of a disk whose source fails (vanished, read-only, I/O errors); tracking goes on. */
+    static final String SOURCE_FAILED = "source-failed";
+
+    private final java.util.concurrent.ConcurrentHashMap<DiskId, java.util.function.Supplier<String>> sourceProblems =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
+    @Override
+    public void sourceProblem(DiskId disk, java.util.function.Supplier<String> problem) {
+        if (problem == null) {
+            sourceProblems.remove(disk);
+        } else {
+            sourceProblems.put(disk, problem);
+        }
+    }
+
     @Override
     public List<DiskReplicationStatus> disks() {
-        return agent.disks();
+        return withSourceProblems(agent.disks(), sourceProblems);
+    }
+
+    /** The statuses, a disk whose source reports a problem shown as {@link #SOURCE_FAILED} with it as message. */
+    static List<DiskReplicationStatus> withSourceProblems(List<DiskReplicationStatus> disks,
+            java.util.Map<DiskId, java.util.function.Supplier<String>> problems) {
+        List<DiskReplicationStatus> out = new java.util.ArrayList<>(disks.size());
+        for (DiskReplicationStatus s : disks) {
+            java.util.function.Supplier<String> p = problems.get(s.disk());
+            String problem = p == null ? "" : p.get();
+            if (problem == null || problem.isEmpty()) {
+                out.add(s);
+            } else {
+                String message = problem + " (changes stay tracked; link: " + s.state()
+                        + (s.message().isEmpty() ? "" : ", " + s.message()) + ")";
+                out.add(new DiskReplicationStatus(s.disk(), s.stage(), SOURCE_FAILED, message, s.lastSequence(),
+                        s.acknowledgedSequence(), s.backlogBytes(), s.oldestPendingWrite(), s.newestAppliedWrite(),
+                        s.bytesIn(), s.bytesOut(), s.tracking(), s.resync()));
+            }
+        }
+        return out;
     }
 }

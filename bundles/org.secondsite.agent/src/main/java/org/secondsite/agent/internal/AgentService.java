@@ -26,6 +26,13 @@ public interface AgentService {
     /** Closes the disk's open batch with a consistency tag. */
     void tag(DiskId disk, ConsistencyTag tag) throws IOException;
 
+    /**
+     * Where to ask what is wrong with a disk's source now ({@code CaptureSession.problem()}: empty
+     * while healthy); {@code null} forgets it. A problem shows as the disk's state
+     * {@value AgentComponent#SOURCE_FAILED} with the problem as its message.
+     */
+    void sourceProblem(DiskId disk, java.util.function.Supplier<String> problem);
+
     /** The protected disks. */
     List<DiskId> protectedDisks();
 

@@ -94,6 +94,7 @@ public final class DiskComponent {
         try {
             session = driver.start(spec, sink);
             agent.attachSource(disk, session.source()); // resyncs and dirty-region replays read from it
+            agent.sourceProblem(disk, session::problem); // a failing source shows in the disk's status
             LOG.log(Level.INFO, "disk " + disk + ": capturing with driver '" + driverName + "'"
                     + (session.endpoint().isEmpty() ? "" : " at " + session.endpoint()));
         } catch (IOException | RuntimeException e) {
@@ -104,6 +105,7 @@ public final class DiskComponent {
     private void stopSession() {
         if (session != null) {
             agent.detachSource(disk, session.source());
+            agent.sourceProblem(disk, null);
             try {
                 session.close();
             } catch (IOException e) {

@@ -26,8 +26,25 @@ public class ComponentHealth {
     public record Problem(String component, String bundle, String state, String detail) {
     }
 
+    /** A disk state that is an alert: its source fails (the agent keeps tracking its changes). */
+    static final String SOURCE_FAILED = "source-failed";
+
     private final BundleContext context;
     private final ServiceComponentRuntime scr;
+    private final java.util.List<org.secondsite.api.replication.ReplicationMonitor> monitors =
+            new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    @org.osgi.service.component.annotations.Reference(
+            cardinality = org.osgi.service.component.annotations.ReferenceCardinality.MULTIPLE,
+            policy = org.osgi.service.component.annotations.ReferencePolicy.DYNAMIC,
+            policyOption = org.osgi.service.component.annotations.ReferencePolicyOption.GREEDY)
+    void addMonitor(org.secondsite.api.replication.ReplicationMonitor m) {
+        monitors.add(m);
+    }
+
+    void removeMonitor(org.secondsite.api.replication.ReplicationMonitor m) {
+        monitors.remove(m);
+    }
 
     @Activate
     public ComponentHealth(BundleContext context, @Reference ServiceComponentRuntime scr) {
@@ -61,6 +78,21 @@ public class ComponentHealth {
             }
         }
         out.sort(Comparator.comparing(Problem::bundle).thenComparing(Problem::component));
+        for (org.secondsite.api.replication.ReplicationMonitor m : monitors) {
+            out.addAll(diskProblems(m.disks()));
+        }
+        return out;
+    }
+
+    /** Disks whose source fails, as problems named after the disk and the stage reporting it. */
+    static List<Problem> diskProblems(List<org.secondsite.api.replication.DiskReplicationStatus> disks) {
+        List<Problem> out = new ArrayList<>();
+        for (org.secondsite.api.replication.DiskReplicationStatus d : disks) {
+            if (SOURCE_FAILED.equals(d.state())) {
+                out.add(new Problem("disk " + d.disk().value(), d.stage().name().toLowerCase(java.util.Locale.ROOT)
+                        .replace('_', '-'), d.state(), d.message()));
+            }
+        }
         return out;
     }
 

@@ -15,4 +15,17 @@ class ComponentHealthTest {
                 ComponentHealth.rootCause(trace));
         assertEquals("java.lang.IllegalStateException: boom", ComponentHealth.rootCause("java.lang.IllegalStateException: boom"));
     }
+
+    @Test
+    void aDiskWhoseSourceFailsIsAProblem() {
+        var ok = new org.secondsite.api.replication.DiskReplicationStatus(org.secondsite.api.model.DiskId.of("d0"),
+                org.secondsite.api.replication.ReplicationMonitor.Stage.AGENT, "replicating", "", 1, 1, 0, null, null, 0, 0);
+        var failed = new org.secondsite.api.replication.DiskReplicationStatus(org.secondsite.api.model.DiskId.of("d1"),
+                org.secondsite.api.replication.ReplicationMonitor.Stage.AGENT, "source-failed",
+                "source /srv/d1.img turned read-only", 1, 1, 0, null, null, 0, 0);
+        var problems = ComponentHealth.diskProblems(java.util.List.of(ok, failed));
+        assertEquals(1, problems.size());
+        assertEquals(new ComponentHealth.Problem("disk d1", "agent", "source-failed", "source /srv/d1.img turned read-only"),
+                problems.get(0));
+    }
 }

@@ -71,6 +71,11 @@ class ResyncCommandTest {
         }
 
         @Override
+        public void sourceProblem(DiskId disk, java.util.function.Supplier<String> problem) {
+            throw new UnsupportedOperationException("not used by dr:resync");
+        }
+
+        @Override
         public List<DiskId> protectedDisks() {
             return List.of(DiskId.of("web01:disk0"));
         }
