@@ -31,20 +31,9 @@ public class ComponentHealth {
 
     private final BundleContext context;
     private final ServiceComponentRuntime scr;
-    private final java.util.List<org.secondsite.api.replication.ReplicationMonitor> monitors =
-            new java.util.concurrent.CopyOnWriteArrayList<>();
-
-    @org.osgi.service.component.annotations.Reference(
-            cardinality = org.osgi.service.component.annotations.ReferenceCardinality.MULTIPLE,
-            policy = org.osgi.service.component.annotations.ReferencePolicy.DYNAMIC,
-            policyOption = org.osgi.service.component.annotations.ReferencePolicyOption.GREEDY)
-    void addMonitor(org.secondsite.api.replication.ReplicationMonitor m) {
-        monitors.add(m);
-    }
-
-    void removeMonitor(org.secondsite.api.replication.ReplicationMonitor m) {
-        monitors.remove(m);
-    }
+    /** Every replication stage here; read only for the disks' states. */
+    @org.osgi.service.component.annotations.Reference
+    volatile ReplicationOverview overview;
 
     @Activate
     public ComponentHealth(BundleContext context, @Reference ServiceComponentRuntime scr) {
@@ -78,8 +67,9 @@ public class ComponentHealth {
             }
         }
         out.sort(Comparator.comparing(Problem::bundle).thenComparing(Problem::component));
-        for (org.secondsite.api.replication.ReplicationMonitor m : monitors) {
-            out.addAll(diskProblems(m.disks()));
+        ReplicationOverview o = overview;
+        if (o != null) {
+            out.addAll(diskProblems(o.disks()));
         }
         return out;
     }

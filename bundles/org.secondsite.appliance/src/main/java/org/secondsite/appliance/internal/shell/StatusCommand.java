@@ -16,7 +16,7 @@ import org.secondsite.appliance.internal.ComponentHealth;
 
 @Service
 @Command(scope = "dr", name = "status",
-        description = "Shows this appliance's role, version and uptime, the plugins installed for each extension point, and any component that does not run.",
+        description = "Shows this appliance's role, version and uptime, the plugins installed for each extension point, the resyncs running, and any component or disk with a problem.",
         detailedDescription = "Plugins are read from the OSGi service registry: every capture driver, compressor, "
                 + "transport, storage backend and hypervisor connector registered now, with the bundle that provides it.")
 public class StatusCommand implements Action {
@@ -26,6 +26,9 @@ public class StatusCommand implements Action {
 
     @Reference
     ComponentHealth health;
+
+    @Reference
+    org.secondsite.appliance.internal.ReplicationOverview overview;
 
     @Override
     public Object execute() {
@@ -46,6 +49,12 @@ public class StatusCommand implements Action {
         }
         table.emptyTableText("no plugins installed");
         table.print(System.out);
+        List<String> resyncs = resyncLines(overview.disks());
+        if (!resyncs.isEmpty()) {
+            System.out.println();
+            System.out.println("Resyncs:");
+            resyncs.forEach(l -> System.out.println("  " + l));
+        }
         List<ComponentHealth.Problem> problems = health.problems();
         if (!problems.isEmpty()) {
             System.out.println();
@@ -60,6 +69,19 @@ public class StatusCommand implements Action {
             p.print(System.out);
         }
         return null;
+    }
+
+    /** A line per disk whose resync or dirty-region replay runs now: disk, reason, progress, ETA. */
+    static List<String> resyncLines(List<org.secondsite.api.replication.DiskReplicationStatus> disks) {
+        List<String> out = new java.util.ArrayList<>();
+        for (org.secondsite.api.replication.DiskReplicationStatus d : disks) {
+            org.secondsite.api.replication.ResyncProgress r = d.resync();
+            if (r != null && (r.phase() == org.secondsite.api.replication.ResyncProgress.Phase.COMPARING
+                    || r.phase() == org.secondsite.api.replication.ResyncProgress.Phase.REPLAYING)) {
+                out.add(d.disk().value() + " (" + r.reason() + "): " + ReplicationCommand.resync(r));
+            }
+        }
+        return out;
     }
 
     static String formatUptime(Duration d) {
