@@ -4,13 +4,9 @@ import java.io.IOException;
 import java.io.Reader;
 import java.io.StringReader;
 import java.io.StringWriter;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Properties;
@@ -96,18 +92,6 @@ final class SequenceStore {
         for (Map.Entry<DiskId, long[]> e : new TreeMap<>(disks).entrySet()) {
             w.write(e.getKey().value().replace(":", "\\:") + "=" + e.getValue()[1] + "\n");
         }
-        Path tmp = file.resolveSibling(FILE + ".tmp");
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING)) {
-            ByteBuffer b = ByteBuffer.wrap(w.toString().getBytes(StandardCharsets.UTF_8));
-            while (b.hasRemaining()) {
-                ch.write(b);
-            }
-            ch.force(true);
-        }
-        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        try (FileChannel d = FileChannel.open(file.getParent(), StandardOpenOption.READ)) {
-            d.force(true);
-        }
+        org.secondsite.api.storage.DiskFiles.replaceAtomically(file, w.toString().getBytes(StandardCharsets.UTF_8));
     }
 }

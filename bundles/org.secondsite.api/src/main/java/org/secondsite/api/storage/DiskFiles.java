@@ -64,4 +64,23 @@ public final class DiskFiles {
             throw new EOFException("range " + offset + "+" + length + " is outside the disk (" + size + " bytes)");
         }
     }
+
+    /**
+     * Replaces {@code file} with {@code content} so that a crash at any moment leaves either the
+     * old or the new content, whole: writes {@code <file>.tmp}, forces it, renames it over the file
+     * atomically and forces the directory.
+     */
+    public static void replaceAtomically(Path file, byte[] content) throws IOException {
+        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+        try (FileChannel ch = FileChannel.open(tmp, java.nio.file.StandardOpenOption.CREATE,
+                java.nio.file.StandardOpenOption.WRITE, java.nio.file.StandardOpenOption.TRUNCATE_EXISTING)) {
+            writeFully(ch, 0, ByteBuffer.wrap(content));
+            ch.force(true);
+        }
+        Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        try (FileChannel dir = FileChannel.open(file.toAbsolutePath().getParent(), java.nio.file.StandardOpenOption.READ)) {
+            dir.force(true);
+        }
+    }
 }
