@@ -163,6 +163,9 @@ public final class P1 {
         }
     }
 
+    /** Bytes the workload lets wait in the agent before it writes more (a quarter of its default memory). */
+    private static final long PACE = 64L << 20;
+
     /** Feeds {@code bytes} of the data file as sequential 1 MiB writes, then waits until all is applied. */
     private static long replicate(Agent agent, MasterTarget mt, ChangeSink sink, DiskId disk, Path data, long bytes)
             throws Exception {
@@ -178,6 +181,12 @@ public final class P1 {
                 ByteBuffer map = in.map(FileChannel.MapMode.READ_ONLY, base, n);
                 for (long off = 0; off < n; off += WRITE) {
                     int len = (int) Math.min(WRITE, n - off);
+                    // Paced like the peer's pipe: the writer waits while PACE bytes wait to be sent. The agent
+                    // never blocks a workload (beyond memory it spills to its change cache, then keeps only a
+                    // dirty-region bitmap); this measures the data path, not the spill and replay path.
+                    while (status(agent.disks(), disk).backlogBytes() > PACE) {
+                        LockSupport.parkNanos(100_000);
+                    }
                     sink.accept(ChangeRecord.write(base + off, map.slice((int) off, len)));
                 }
             }
@@ -185,7 +194,7 @@ public final class P1 {
         sink.flush();
         long last = status(agent.disks(), disk).lastSequence();
         long deadline = System.nanoTime() + Duration.ofMinutes(10).toNanos();
-        while (mt.lastApplied(disk) < last) {
+        while (mt.lastApplied(disk) < last || !agent.isDrained(disk)) {
             if (System.nanoTime() > deadline) {
                 throw new IllegalStateException("the master target did not apply sequence " + last
                         + " of " + disk + " within 10 minutes (at " + mt.lastApplied(disk) + ")");
