@@ -67,8 +67,13 @@ public abstract class RoleTestBase extends SecondSiteTestSupport {
     @Test
     public void healthNeedsCredentials() throws Exception {
         // The application is served once its authentication filter and JSON provider are there (404 before).
-        await("REST application served").atMost(ROLE_BUDGET)
-                .until(() -> get("/api/v1/health", null, null).statusCode() != 404);
+        try {
+            await("REST application served").atMost(ROLE_BUDGET)
+                    .until(() -> get("/api/v1/health", null, null).statusCode() != 404);
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+            throw new AssertionError("/api/v1/health still 404 after " + ROLE_BUDGET + "; JAX-RS failures: "
+                    + jaxrsFailures() + "; recent log errors: " + recentLogErrors(), e);
+        }
         HttpResponse<String> anonymous = get("/api/v1/health", null, null);
         assertEquals(401, anonymous.statusCode());
         assertTrue(anonymous.headers().firstValue("WWW-Authenticate").orElse("").startsWith("Basic"));

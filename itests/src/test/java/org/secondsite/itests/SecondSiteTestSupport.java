@@ -93,6 +93,34 @@ public abstract class SecondSiteTestSupport {
         }
     }
 
+    /**
+     * What the JAX-RS whiteboard says it failed to serve (applications, resources, extensions, each
+     * with its failure reason code), read reflectively from its runtime DTO; one line, for failure
+     * messages.
+     */
+    protected String jaxrsFailures() {
+        try {
+            org.osgi.framework.ServiceReference<?> ref = bundleContext.getServiceReference(
+                    "org.osgi.service.jaxrs.runtime.JaxrsServiceRuntime");
+            if (ref == null) {
+                return "no JaxrsServiceRuntime";
+            }
+            Object runtime = bundleContext.getService(ref);
+            Object dto = runtime.getClass().getMethod("getRuntimeDTO").invoke(runtime);
+            StringBuilder out = new StringBuilder();
+            for (String field : new String[] {"failedApplicationDTOs", "failedResourceDTOs", "failedExtensionDTOs"}) {
+                Object[] failed = (Object[]) dto.getClass().getField(field).get(dto);
+                for (Object f : failed == null ? new Object[0] : failed) {
+                    out.append(field).append(": ").append(f.getClass().getField("name").get(f)).append(" reason ")
+                            .append(f.getClass().getField("failureReason").get(f)).append("; ");
+                }
+            }
+            return out.length() == 0 ? "none" : out.toString();
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            return "(cannot read the JAX-RS runtime: " + e + ")";
+        }
+    }
+
     /** The last few ERROR lines of the appliance's own log, one line. */
     protected static String recentLogErrors() {
         Path log = Paths.get(System.getProperty("karaf.log", System.getProperty("karaf.data") + "/log"), "karaf.log");

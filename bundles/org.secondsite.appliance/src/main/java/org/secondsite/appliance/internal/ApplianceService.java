@@ -66,16 +66,40 @@ public class ApplianceService implements Appliance {
     /** Incremented by each role change; a retry of an older change is dropped. */
     private volatile long scheduled;
     private static final long MAX_RETRY_SECONDS = 60;
+    /**
+     * Karaf's features service, bound dynamically: Karaf re-registers it when its configuration
+     * arrives during boot, and a static reference would re-create this component, and with it
+     * every REST resource and command bound to the Appliance service, at that moment.
+     */
+    private volatile FeaturesService features;
+
+    @Reference(cardinality = org.osgi.service.component.annotations.ReferenceCardinality.OPTIONAL,
+            policy = org.osgi.service.component.annotations.ReferencePolicy.DYNAMIC,
+            policyOption = org.osgi.service.component.annotations.ReferencePolicyOption.GREEDY)
+    void bindFeatures(FeaturesService f) {
+        features = f;
+        RoleState s = state;
+        if (s != null && s.phase() != Phase.APPLIED && s.message().startsWith(WAITING_FOR_FEATURES)) {
+            schedule(s.role()); // an attempt was waiting for it
+        }
+    }
+
+    void unbindFeatures(FeaturesService f) {
+        if (features == f) {
+            features = null;
+        }
+    }
+
+    private static final String WAITING_FOR_FEATURES = "waiting for Karaf's features service";
 
     @Activate
-    public ApplianceService(BundleContext context, ApplianceConfig config,
-                            @Reference FeaturesService features, @Reference ConfigurationAdmin configAdmin) {
+    public ApplianceService(BundleContext context, ApplianceConfig config, @Reference ConfigurationAdmin configAdmin) {
         // An unknown role at activation leaves the component unsatisfied with this exception's message:
         // never a half-started role.
         Role role = Role.parse(config.role());
         this.context = context;
         this.configAdmin = configAdmin;
-        this.reconciler = new RoleReconciler(new KarafFeatureOps(features));
+        this.reconciler = new RoleReconciler(new KarafFeatureOps(() -> features));
         this.version = context.getBundle().getHeaders().get("SecondSite-Version");
         this.worker = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "secondsite-role-reconciler");
@@ -120,6 +144,12 @@ public class ApplianceService implements Appliance {
     private void reconcile(Role role, long generation, int attempt) {
         if (generation != scheduled) {
             return; // superseded by a newer role change
+        }
+        if (features == null) {
+            state = new RoleState(role, Phase.RECONCILING, WAITING_FOR_FEATURES, Instant.now()); // bindFeatures resumes
+            if (features == null) {
+                return;
+            }
         }
         try {
             String done = reconciler.reconcile(role);
@@ -246,16 +276,24 @@ public class ApplianceService implements Appliance {
 
     /** FeatureOps on Karaf's FeaturesService. */
     private static final class KarafFeatureOps implements FeatureOps {
-        private final FeaturesService features;
+        private final java.util.function.Supplier<FeaturesService> service;
 
-        KarafFeatureOps(FeaturesService features) {
-            this.features = features;
+        KarafFeatureOps(java.util.function.Supplier<FeaturesService> service) {
+            this.service = service;
+        }
+
+        private FeaturesService features() {
+            FeaturesService f = service.get();
+            if (f == null) {
+                throw new IllegalStateException("Karaf's features service is not available");
+            }
+            return f;
         }
 
         @Override
         public Set<String> required(Set<String> candidates) throws Exception {
             Set<String> out = new HashSet<>();
-            for (Feature f : features.listRequiredFeatures()) {
+            for (Feature f : features().listRequiredFeatures()) {
                 if (candidates.contains(f.getName())) {
                     out.add(f.getName());
                 }
@@ -265,12 +303,12 @@ public class ApplianceService implements Appliance {
 
         @Override
         public void install(String feature) throws Exception {
-            features.installFeature(feature, EnumSet.noneOf(FeaturesService.Option.class));
+            features().installFeature(feature, EnumSet.noneOf(FeaturesService.Option.class));
         }
 
         @Override
         public void uninstall(Set<String> names) throws Exception {
-            features.uninstallFeatures(names, EnumSet.noneOf(FeaturesService.Option.class));
+            features().uninstallFeatures(names, EnumSet.noneOf(FeaturesService.Option.class));
         }
     }
 }
