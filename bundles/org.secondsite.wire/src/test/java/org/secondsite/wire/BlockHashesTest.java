@@ -47,12 +47,12 @@ class BlockHashesTest {
 
             @Override
             public void write(long offset, ByteBuffer src) {
-                throw new UnsupportedOperationException();
+                throw new UnsupportedOperationException("a read-only device: hashing only reads it");
             }
 
             @Override
             public void zero(long offset, long length) {
-                throw new UnsupportedOperationException();
+                throw new UnsupportedOperationException("a read-only device: hashing only reads it");
             }
 
             @Override

@@ -88,21 +88,21 @@ public final class AcceptCostMain {
                 }, "writer-" + t);
                 ts[t].start();
             }
-            long last = 0;
-            long total = 0;
-            for (int s = 1; s <= seconds; s++) {
-                Thread.sleep(1000); // a fixed reporting interval, not a wait for a condition
+            // one line a second from a scheduler while the writers run for their fixed time
+            long[] last = {0};
+            java.util.concurrent.ScheduledExecutorService report = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+            report.scheduleAtFixedRate(() -> {
                 long now = writes.sum();
                 var st = agent.disks().get(0);
-                System.out.printf("second %2d: %8d writes/s  (%s, held %d MiB, acked seq %d)%n", s, now - last,
+                System.out.printf("%8d writes/s  (%s, held %d MiB, acked seq %d)%n", now - last[0],
                         st.tracking() == null ? "-" : st.tracking().mode(), st.backlogBytes() >> 20,
                         st.acknowledgedSequence());
-                last = now;
-                total = now;
-            }
+                last[0] = now;
+            }, 1, 1, java.util.concurrent.TimeUnit.SECONDS);
             for (Thread t : ts) {
                 t.join();
             }
+            report.shutdownNow();
             long[] c = ((Agent.DiskStream) agent.sink(id)).tracking.counters();
             System.out.printf("total %d writes in %d s = %d writes/s, writer CPU %d ns per write; dirty-region log: "
                     + "%d page writes, %d forces%n", writes.sum(), seconds, writes.sum() / seconds,

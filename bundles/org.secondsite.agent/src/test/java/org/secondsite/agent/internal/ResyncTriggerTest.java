@@ -102,12 +102,12 @@ class ResyncTriggerTest {
 
         @Override
         public void write(long offset, ByteBuffer src) {
-            throw new UnsupportedOperationException();
+            throw new UnsupportedOperationException("a read-only source: the resync only reads it");
         }
 
         @Override
         public void zero(long offset, long length) {
-            throw new UnsupportedOperationException();
+            throw new UnsupportedOperationException("a read-only source: the resync only reads it");
         }
 
         @Override

@@ -57,22 +57,22 @@ class ResyncCommandTest {
     private final class FakeAgent implements AgentService {
         @Override
         public ChangeSink protect(DiskId disk, GroupId group, long size) {
-            throw new UnsupportedOperationException();
+            throw new UnsupportedOperationException("dr:resync does not call this");
         }
 
         @Override
         public void unprotect(DiskId disk) {
-            throw new UnsupportedOperationException();
+            throw new UnsupportedOperationException("dr:resync does not call this");
         }
 
         @Override
         public void tag(DiskId disk, ConsistencyTag tag) {
-            throw new UnsupportedOperationException();
+            throw new UnsupportedOperationException("dr:resync does not call this");
         }
 
         @Override
         public void sourceProblem(DiskId disk, java.util.function.Supplier<String> problem) {
-            throw new UnsupportedOperationException("not used by dr:resync");
+            throw new UnsupportedOperationException("dr:resync does not call this");
         }
 
         @Override
@@ -87,12 +87,12 @@ class ResyncCommandTest {
 
         @Override
         public void attachSource(DiskId disk, BlockDevice source) {
-            throw new UnsupportedOperationException();
+            throw new UnsupportedOperationException("dr:resync does not call this");
         }
 
         @Override
         public void detachSource(DiskId disk, BlockDevice source) {
-            throw new UnsupportedOperationException();
+            throw new UnsupportedOperationException("dr:resync does not call this");
         }
 
         @Override

@@ -25,6 +25,8 @@ final class SourceDevice implements BlockDevice {
     private final Path path;
     private final long size;
     private final SourceHealth health;
+    /** Bytes read under one hold of the export's order lock, at most. */
+    static final int READ_PIECE = 1 << 20;
     /** The export's order lock: a read waits for a change the sink took to reach the file. */
     private final java.util.concurrent.locks.Lock order;
     private FileChannel channel;
@@ -66,15 +68,27 @@ final class SourceDevice implements BlockDevice {
         // The export hands a change to the sink before writing it to the file, both under its order
         // lock: reading under it too, a reader never sees the file lag behind the change stream, so
         // data it then appends to the stream (resync, replay) is never older than a change before it.
-        order.lock();
+        // In pieces of at most READ_PIECE, so a large resync read holds up the workload's writes briefly;
+        // a write accepted between two pieces is newer than the read's SourceRead and refuses its append.
+        int limit = dst.limit();
+        long at = offset;
         try {
-            DiskFiles.readFully(ch, offset, dst);
+            while (dst.hasRemaining()) {
+                int n = Math.min(READ_PIECE, dst.remaining());
+                dst.limit(dst.position() + n);
+                order.lock();
+                try {
+                    DiskFiles.readFully(ch, at, dst);
+                } finally {
+                    order.unlock();
+                    dst.limit(limit);
+                }
+                at += n;
+            }
         } catch (ClosedChannelException e) {
             throw e; // closed by an interrupt of the reading thread, or the session is closing
         } catch (IOException e) {
             throw health.failed(SourceHealth.Op.READ, e);
-        } finally {
-            order.unlock();
         }
         health.ok(SourceHealth.Op.READ);
     }

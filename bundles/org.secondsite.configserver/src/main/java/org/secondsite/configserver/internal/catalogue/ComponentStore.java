@@ -18,44 +18,20 @@ public final class ComponentStore {
             + "registered_at, removed_at, last_heartbeat, metrics";
 
     private final Catalogue catalogue;
+    private final Rows<Component> rows;
 
     public ComponentStore(Catalogue catalogue) {
         this.catalogue = catalogue;
+        this.rows = new Rows<>(catalogue, "components", COLUMNS, ComponentStore::read);
     }
 
     public Optional<Component> find(String id) throws SQLException {
-        try (Connection c = catalogue.connection();
-             PreparedStatement ps = c.prepareStatement("SELECT " + COLUMNS + " FROM components WHERE id = ?")) {
-            ps.setString(1, id);
-            try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? Optional.of(read(rs)) : Optional.empty();
-            }
-        }
+        return rows.find(id);
     }
 
     /** Components ordered by id, removed ones included (their state says so). */
     public Page<Component> list(int offset, int limit) throws SQLException {
-        Page.check(offset, limit);
-        try (Connection c = catalogue.connection()) {
-            long total;
-            try (PreparedStatement ps = c.prepareStatement("SELECT COUNT(*) FROM components");
-                 ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                total = rs.getLong(1);
-            }
-            List<Component> items = new ArrayList<>();
-            try (PreparedStatement ps = c.prepareStatement("SELECT " + COLUMNS
-                    + " FROM components ORDER BY id OFFSET ? ROWS FETCH NEXT ? ROWS ONLY")) {
-                ps.setInt(1, offset);
-                ps.setInt(2, limit);
-                try (ResultSet rs = ps.executeQuery()) {
-                    while (rs.next()) {
-                        items.add(read(rs));
-                    }
-                }
-            }
-            return new Page<>(items, total, offset, limit);
-        }
+        return rows.page(offset, limit);
     }
 
     /**

@@ -5,8 +5,6 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Instant;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Optional;
 
 import org.secondsite.configserver.internal.ConfigServerException;
@@ -19,44 +17,20 @@ public final class PolicyStore {
             + "bandwidth_schedule, created_at, updated_at";
 
     private final Catalogue catalogue;
+    private final Rows<Policy> rows;
 
     public PolicyStore(Catalogue catalogue) {
         this.catalogue = catalogue;
+        this.rows = new Rows<>(catalogue, "policies", COLUMNS, PolicyStore::read);
     }
 
     public Optional<Policy> find(String id) throws SQLException {
-        try (Connection c = catalogue.connection();
-             PreparedStatement ps = c.prepareStatement("SELECT " + COLUMNS + " FROM policies WHERE id = ?")) {
-            ps.setString(1, id);
-            try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? Optional.of(read(rs)) : Optional.empty();
-            }
-        }
+        return rows.find(id);
     }
 
     /** Policies ordered by id. */
     public Page<Policy> list(int offset, int limit) throws SQLException {
-        Page.check(offset, limit);
-        try (Connection c = catalogue.connection()) {
-            long total;
-            try (PreparedStatement ps = c.prepareStatement("SELECT COUNT(*) FROM policies");
-                 ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                total = rs.getLong(1);
-            }
-            List<Policy> items = new ArrayList<>();
-            try (PreparedStatement ps = c.prepareStatement("SELECT " + COLUMNS
-                    + " FROM policies ORDER BY id OFFSET ? ROWS FETCH NEXT ? ROWS ONLY")) {
-                ps.setInt(1, offset);
-                ps.setInt(2, limit);
-                try (ResultSet rs = ps.executeQuery()) {
-                    while (rs.next()) {
-                        items.add(read(rs));
-                    }
-                }
-            }
-            return new Page<>(items, total, offset, limit);
-        }
+        return rows.page(offset, limit);
     }
 
     /**
