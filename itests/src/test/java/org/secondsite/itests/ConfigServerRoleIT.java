@@ -96,7 +96,9 @@ public class ConfigServerRoleIT extends RoleTestBase {
         Path passphraseFile = Paths.get(System.getProperty("karaf.data"), "secondsite", "registration-passphrase");
         await("passphrase generated").atMost(ROLE_BUDGET).until(() -> Files.isRegularFile(passphraseFile));
         assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(passphraseFile)));
-        String passphrase = executeCommand("dr:passphrase show").trim();
+        // The commands register once the configuration server is active (it needs its configuration).
+        String passphrase = await("dr:passphrase registered").atMost(ROLE_BUDGET)
+                .until(() -> executeCommand("dr:passphrase show").trim(), out -> !out.contains("Command not found"));
         assertEquals(Files.readString(passphraseFile).trim(), passphrase);
         String viewerShow = executeCommandAs("dr:passphrase show", VIEWER, "viewer", "ssh");
         assertFalse(viewerShow, viewerShow.contains(passphrase));

@@ -38,7 +38,7 @@ import org.slf4j.LoggerFactory;
  * survives bundle updates.
  */
 @Component(service = ConfigServerService.class, configurationPid = ConfigServerService.PID,
-        configurationPolicy = ConfigurationPolicy.OPTIONAL)
+        configurationPolicy = ConfigurationPolicy.REQUIRE)
 @Designate(ocd = ConfigServerConfig.class)
 public class ConfigServerService {
     static final String PID = "org.secondsite.configserver";
