@@ -1,0 +1,38 @@
+package org.secondsite.appliance.internal.rest;
+
+import java.time.Instant;
+
+import javax.annotation.security.RolesAllowed;
+import javax.ws.rs.GET;
+import javax.ws.rs.Produces;
+
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsApplicationSelect;
+import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsResource;
+import org.secondsite.api.appliance.Appliance;
+import org.secondsite.appliance.internal.ReplicationOverview;
+import org.secondsite.appliance.internal.metrics.PrometheusText;
+import org.secondsite.appliance.internal.metrics.ReplicationMetrics;
+
+/** {@code GET /metrics}: the appliance's metrics in the Prometheus text format, for viewers. */
+@Component(service = MetricsResource.class)
+@JaxrsResource
+@JaxrsApplicationSelect(MetricsApplication.SELECT)
+@javax.ws.rs.Path("/")
+public class MetricsResource {
+    private final ReplicationOverview overview;
+
+    @Activate
+    public MetricsResource(@Reference ReplicationOverview overview) {
+        this.overview = overview;
+    }
+
+    @GET
+    @Produces(PrometheusText.CONTENT_TYPE)
+    @RolesAllowed(Appliance.ROLE_VIEWER)
+    public String scrape() {
+        return ReplicationMetrics.render(overview.rows(), ReplicationMetrics.Process.now(), Instant.now());
+    }
+}
