@@ -1,10 +1,10 @@
-package org.secondsite.capture.nbd.internal;
+package org.secondsite.nbd.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.secondsite.capture.nbd.internal.NbdProtocol.*;
+import static org.secondsite.nbd.NbdProtocol.*;
 
 import java.nio.ByteBuffer;
 
@@ -28,7 +28,7 @@ class RequestDecoderTest {
 
     static NbdRequest decode(ByteBuffer header) {
         NbdRequest r = new NbdRequest();
-        RequestDecoder.decode(header, SIZE, r);
+        RequestDecoder.decode(header, SIZE, false, r);
         assertEquals(REQUEST_HEADER_SIZE, header.position(), "the whole header is consumed");
         return r;
     }

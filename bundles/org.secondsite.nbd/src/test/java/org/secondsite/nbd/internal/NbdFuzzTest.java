@@ -1,9 +1,9 @@
-package org.secondsite.capture.nbd.internal;
+package org.secondsite.nbd.internal;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.secondsite.capture.nbd.internal.NbdProtocol.*;
+import static org.secondsite.nbd.NbdProtocol.*;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -12,7 +12,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Map;
 import java.util.stream.Stream;
 
 import org.awaitility.Awaitility;
@@ -31,18 +30,18 @@ import net.jqwik.api.lifecycle.BeforeContainer;
 /**
  * Fuzzing the running server over real sockets: random bytes and mutated valid messages in the
  * handshake and in transmission never crash it (only protocol errors or a clean close), rejected
- * requests leave the export file unchanged, and after each property the source still equals the
- * change stream replayed onto a zero image.
+ * requests leave the export file unchanged, and after each property the device still equals the
+ * change stream its write observer saw, replayed onto a zero image.
  */
 class NbdFuzzTest {
     private static final int SIZE = 1 << 20;
     private static Path dir;
-    private static TestDisk disk;
+    private static ServedDisk disk;
 
     @BeforeContainer
     static void start() throws IOException {
         dir = Files.createTempDirectory("nbd-fuzz");
-        disk = TestDisk.zeros(dir, "fuzz", SIZE, Map.of("maxConnections", "64"));
+        disk = ServedDisk.zeros(dir, "fuzz", SIZE, 64);
     }
 
     @AfterContainer
@@ -59,8 +58,8 @@ class NbdFuzzTest {
     @AfterProperty
     void exportIsHealthy() throws IOException {
         Awaitility.await("fuzz connections to end").atMost(Duration.ofSeconds(20))
-                .until(() -> disk.session.statistics().get("connections") == 0L);
-        assertEquals(0L, disk.session.statistics().get("internalErrors"), "connections ended by a server bug");
+                .until(() -> disk.statistics().get("connections") == 0L);
+        assertEquals(0L, disk.statistics().get("internalErrors"), "connections ended by a server bug");
         byte[] content = disk.content();
         try (NbdTestClient c = NbdTestClient.open(disk.address(), "fuzz")) {
             assertArrayEquals(java.util.Arrays.copyOf(content, 65536), c.readSync(0, 65536));
