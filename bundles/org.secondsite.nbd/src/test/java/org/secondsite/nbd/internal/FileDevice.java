@@ -11,7 +11,7 @@ import java.util.concurrent.atomic.LongAdder;
 import org.secondsite.api.storage.BlockDevice;
 import org.secondsite.api.storage.DiskFiles;
 
-/** A file as a {@link BlockDevice} for tests: read-only or not; counts the changes that reach it. */
+/** A file as a {@link BlockDevice} for tests: read-only or not; counts the writes and zeroes asked of it. */
 public final class FileDevice implements BlockDevice {
     private final FileChannel channel;
     private final long size;
@@ -46,15 +46,15 @@ public final class FileDevice implements BlockDevice {
 
     @Override
     public void write(long offset, ByteBuffer src) throws IOException {
+        changes.increment(); // counted before the check: an attempt on a read-only device counts
         check(offset, src.remaining());
-        changes.increment();
         DiskFiles.writeFully(channel, offset, src);
     }
 
     @Override
     public void zero(long offset, long length) throws IOException {
-        check(offset, length);
         changes.increment();
+        check(offset, length);
         ByteBuffer zeros = ByteBuffer.allocate(1 << 20);
         for (long pos = offset; pos < offset + length; pos += zeros.limit()) {
             zeros.clear().limit((int) Math.min(zeros.capacity(), offset + length - pos));

@@ -37,16 +37,25 @@ class NbdFuzzTest {
     private static final int SIZE = 1 << 20;
     private static Path dir;
     private static ServedDisk disk;
+    /** A read-only export of random bytes on the same server: nothing a client sends may change it. */
+    private static FileDevice readOnly;
+    private static byte[] readOnlyContent;
 
     @BeforeContainer
     static void start() throws IOException {
         dir = Files.createTempDirectory("nbd-fuzz");
         disk = ServedDisk.zeros(dir, "fuzz", SIZE, 64);
+        readOnlyContent = new byte[SIZE];
+        new java.util.Random(5).nextBytes(readOnlyContent);
+        Files.write(dir.resolve("ro.img"), readOnlyContent);
+        readOnly = new FileDevice(dir.resolve("ro.img"), true);
+        disk.server.export("fuzz-ro", readOnly, org.secondsite.nbd.ExportOptions.READ_ONLY);
     }
 
     @AfterContainer
     static void stop() throws IOException {
         disk.close();
+        readOnly.close();
         try (Stream<Path> files = Files.walk(dir)) {
             for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
                 Files.delete(p);
@@ -128,6 +137,25 @@ class NbdFuzzTest {
             c.socket.shutdownOutput();
             drainUntilClosed(c);
         }
+    }
+
+    /** Mutated request streams against the read-only export: the device never sees a change. */
+    @Property(tries = 100)
+    void aReadOnlyExportNeverChanges(@ForAll @Size(min = 1, max = 6) List<@net.jqwik.api.From("requests") byte[]> requests,
+            @ForAll("mutations") int[] mutation) throws IOException {
+        ByteBuffer stream = ByteBuffer.allocate(requests.stream().mapToInt(r -> r.length).sum());
+        requests.forEach(stream::put);
+        byte[] bytes = mutate(stream.array(), mutation);
+        try (NbdTestClient c = NbdTestClient.open(disk.address(), "fuzz-ro")) {
+            c.socket.setSoTimeout(5000);
+            c.out.write(bytes);
+            c.request(0, CMD_DISC, 0, 0, 0);
+            c.out.flush();
+            c.socket.shutdownOutput();
+            drainUntilClosed(c);
+        }
+        assertEquals(0, readOnly.changes.sum(), "a change reached the read-only device");
+        assertEquals(ServedDisk.sha256(readOnlyContent), ServedDisk.sha256(Files.readAllBytes(dir.resolve("ro.img"))));
     }
 
     /** Requests that must be rejected, pipelined: each gets its error, and the file does not change. */
