@@ -2,13 +2,13 @@ package org.secondsite.capture.nbd.internal;
 
 import java.io.Closeable;
 import java.io.IOException;
-import java.net.Inet6Address;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.UnknownHostException;
 import java.nio.channels.FileChannel;
 import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.function.UnaryOperator;
 
 import org.secondsite.api.capture.CaptureSession;
@@ -16,10 +16,16 @@ import org.secondsite.api.capture.CaptureSpec;
 import org.secondsite.api.capture.ChangeSink;
 import org.secondsite.api.model.DiskId;
 import org.secondsite.api.storage.BlockDevice;
+import org.secondsite.nbd.Export;
+import org.secondsite.nbd.ExportOptions;
+import org.secondsite.nbd.NbdServer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** A running nbd capture: the export, its listener and the read-only source view. */
+/**
+ * A running nbd capture: the captured disk ({@link NbdExport}), served as the only export of its own
+ * {@link NbdServer} with the disk's sink as write observer, and the read-only source view.
+ */
 final class NbdCaptureSession implements CaptureSession {
     /** How often the source's identity is checked and refused ranges are retried without a request. */
     static final Duration HEALTH_CHECK = Duration.ofSeconds(5);
@@ -28,18 +34,23 @@ final class NbdCaptureSession implements CaptureSession {
     private final DiskId disk;
     private final NbdExport export;
     private final NbdServer server;
+    private final Export served;
+    private final ScheduledExecutorService timer;
     private final SourceDevice source;
     private final String endpoint;
     private final Runnable onClose;
     private boolean closed;
 
-    private NbdCaptureSession(DiskId disk, NbdExport export, NbdServer server, SourceDevice source, Runnable onClose) {
+    private NbdCaptureSession(DiskId disk, NbdExport export, NbdServer server, Export served,
+            ScheduledExecutorService timer, SourceDevice source, Runnable onClose) {
         this.disk = disk;
         this.export = export;
         this.server = server;
+        this.served = served;
+        this.timer = timer;
         this.source = source;
         this.onClose = onClose;
-        this.endpoint = "nbd://" + uriHost(server.localAddress()) + ":" + server.localAddress().getPort() + "/" + export.name();
+        this.endpoint = served.uri();
     }
 
     /** Opens the disk and starts listening; when this returns, every write through the endpoint is captured. */
@@ -53,35 +64,36 @@ final class NbdCaptureSession implements CaptureSession {
             UnaryOperator<FileChannel> wrapChannel) throws IOException {
         NbdExport export = NbdExport.open(spec.disk().value(), spec.source(), sink, wrapChannel);
         SourceDevice source = null;
+        NbdServer server = null;
         try {
             source = new SourceDevice(spec.source(), export.size(), export.health(), export.orderLock());
-            NbdServer server = NbdServer.start(export, settings.listen(), settings.maxConnections(),
-                    settings.handshakeTimeout());
-            server.every(HEALTH_CHECK, () -> {
-                export.health().checkIdentity();
-                export.settle();
+            server = NbdServer.start(settings.listen(), settings.maxConnections(), settings.handshakeTimeout());
+            Export served = server.export(export.name(), export, ExportOptions.WRITABLE
+                    .withObserver(export.observer(), export.orderLock()).withDescription(export.description()));
+            ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "nbd-capture-health-" + export.name());
+                t.setDaemon(true);
+                return t;
             });
-            return new NbdCaptureSession(spec.disk(), export, server, source, onClose);
+            timer.scheduleWithFixedDelay(() -> {
+                try {
+                    export.health().checkIdentity();
+                    export.settle();
+                } catch (RuntimeException e) {
+                    LOG.error("NBD export '{}': periodic health check failed", export.name(), e);
+                }
+            }, HEALTH_CHECK.toMillis(), HEALTH_CHECK.toMillis(), TimeUnit.MILLISECONDS);
+            return new NbdCaptureSession(spec.disk(), export, server, served, timer, source, onClose);
         } catch (IOException | RuntimeException e) {
+            if (server != null) {
+                server.close();
+            }
             export.close();
             if (source != null) {
                 source.close();
             }
             throw e;
         }
-    }
-
-    private static String uriHost(InetSocketAddress address) {
-        InetAddress a = address.getAddress();
-        if (a.isAnyLocalAddress()) {
-            try {
-                return InetAddress.getLocalHost().getHostName();
-            } catch (UnknownHostException e) {
-                return "localhost";
-            }
-        }
-        String host = a.getHostAddress();
-        return a instanceof Inet6Address ? "[" + host.replaceFirst("%.*$", "") + "]" : host;
     }
 
     @Override
@@ -106,7 +118,14 @@ final class NbdCaptureSession implements CaptureSession {
      */
     @Override
     public Map<String, Long> statistics() {
-        return export.stats().snapshot();
+        // The server has this one export: its connection counts include clients still in the handshake.
+        Map<String, Long> exportStats = served.statistics();
+        Map<String, Long> serverStats = server.statistics();
+        Map<String, Long> m = new LinkedHashMap<>(exportStats);
+        m.put("internalErrors", exportStats.get("internalErrors") + serverStats.get("internalErrors"));
+        m.put("connections", serverStats.get("connections"));
+        m.put("connectionsTotal", serverStats.get("connectionsTotal"));
+        return java.util.Collections.unmodifiableMap(m);
     }
 
     /**
@@ -133,6 +152,7 @@ final class NbdCaptureSession implements CaptureSession {
             closed = true;
         }
         try {
+            timer.shutdownNow();
             server.close();
         } finally {
             try {

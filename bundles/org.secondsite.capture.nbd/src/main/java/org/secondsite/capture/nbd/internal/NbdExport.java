@@ -1,7 +1,5 @@
 package org.secondsite.capture.nbd.internal;
 
-import org.secondsite.api.storage.DiskFiles;
-import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
@@ -15,26 +13,29 @@ import java.util.function.UnaryOperator;
 
 import org.secondsite.api.capture.ChangeSink;
 import org.secondsite.api.model.ChangeRecord;
+import org.secondsite.api.storage.BlockDevice;
+import org.secondsite.api.storage.DiskFiles;
 import org.secondsite.capture.nbd.internal.SourceHealth.Op;
+import org.secondsite.nbd.NbdProtocol;
+import org.secondsite.nbd.WriteObserver;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The exported disk: applies the changes of all connections to the source file and hands them to
- * the change sink, in one order.
+ * The captured disk, as served by the generic NBD server ({@code org.secondsite.nbd}): the
+ * {@link BlockDevice} the server reads and writes (the source file, failures classified by
+ * {@link SourceHealth}), and its {@link #observer()} that hands each change to the change sink.
  *
  * <h2>Ordering invariant</h2>
- * Every change is passed to the sink and applied to the file <em>before</em> its reply is queued,
- * and the pair (sink, file) is updated under one per-export lock ({@link #order}). Hence:
+ * The server passes every change to this observer (the sink) and then applies it to this device (the
+ * file) <em>before</em> its reply is queued, both under one per-export lock ({@link #orderLock()}). Hence:
  * <ul>
  * <li>the sequence of states the file passes through is exactly the sequence obtained by replaying
  * the sink's records in order (two overlapping writes from different connections land on the file
  * and in the sink in the same order), so every prefix of the stream is a state the disk really had;</li>
  * <li>a change whose reply the client has received was accepted before any change the client issued
  * after seeing that reply, on any connection: the sink's order is the acknowledgement order as far
- * as any client can observe it. Replies leave after the lock is released; only writes that were in
- * flight together, whose relative order no client can rely on, may see their replies leave in a
- * different order than the sink got them.</li>
+ * as any client can observe it.</li>
  * </ul>
  * The sink is called first and the file written second: if the sink refuses a change (throws), the
  * file is untouched and the client gets EIO, so the file never holds a change the sink does not know.
@@ -43,20 +44,22 @@ import org.slf4j.LoggerFactory;
  * If the file refuses a change the sink already took (read-only, full, vanished, I/O error), the client
  * gets the error ({@link SourceFailure}, classified by {@link SourceHealth}), the export stays up and
  * nothing accepted before is touched. The sink now holds data the file may lack, so the range is
- * <em>settled</em> right away, still under the lock: its current content is read back from the file and
- * passed to the sink (as WRITE records, ZERO for all-zero pieces), so replaying the stream again yields
- * the file. If the file cannot be read either (a vanished disk), the range stays unsettled, is retried
- * before each later change and by {@link #settle()}, and is reported by {@link #problem()}.
+ * <em>settled</em> right away ({@link WriteObserver#refused}), still under the lock: its current content is read back
+ * from the file and passed to the sink (as WRITE records, ZERO for all-zero pieces), so replaying the
+ * stream again yields the file. If the file cannot be read either (a vanished disk), the range stays
+ * unsettled, is retried before each later change and by {@link #settle()}, and is reported by
+ * {@link #problem()}.
  *
- * <p>FLUSH and FUA force the file ({@code FileChannel.force}) and then call {@link ChangeSink#flush()},
- * outside the lock: every change replied to before is already in both.
+ * <p>FLUSH and FUA force the file ({@code FileChannel.force}) and then call {@link ChangeSink#flush()}
+ * ({@link WriteObserver#flushed()}), outside the lock: every change replied to before is already in both.
  */
-final class NbdExport implements Closeable {
-    /** Zero ranges and trims are cut into records of at most this many bytes. */
-    static final int MAX_RECORD = NbdProtocol.MAX_PAYLOAD;
+final class NbdExport implements BlockDevice {
+    /** Zero ranges are written in pieces of at most this many bytes. */
     private static final int ZERO_CHUNK = 1 << 20;
     /** Piece size when settling a range: read back, then one record per piece (zero pieces merged). */
     private static final int SETTLE_CHUNK = 1 << 20;
+    /** Largest record this class makes when settling (the server cuts zero and trim ranges to this too). */
+    static final int MAX_RECORD = NbdProtocol.MAX_PAYLOAD;
     /** Unsettled ranges kept apart; beyond that they are merged into one covering range. */
     private static final int MAX_UNSETTLED = 1024;
     private static final Logger LOG = LoggerFactory.getLogger(NbdExport.class);
@@ -68,6 +71,7 @@ final class NbdExport implements Closeable {
     private final ChangeSink sink;
     private final SourceHealth health;
     private final ReentrantLock order = new ReentrantLock();
+    private final WriteObserver observer = new SinkObserver();
     /** Zeros for WRITE_ZEROES, used only under {@link #order}. */
     private final ByteBuffer zeros = ByteBuffer.allocateDirect(ZERO_CHUNK);
     /** Ranges (start to end) the sink has but the file may not; only under {@link #order}. */
@@ -75,7 +79,6 @@ final class NbdExport implements Closeable {
     private volatile long unsettledBytes;
     /** Read-back buffer for settling, allocated on first use, only under {@link #order}. */
     private ByteBuffer settleBuffer;
-    private final NbdStatistics stats = new NbdStatistics();
 
     private NbdExport(String name, Path path, FileChannel channel, long size, ChangeSink sink, SourceHealth health) {
         this.name = name;
@@ -114,30 +117,33 @@ final class NbdExport implements Closeable {
         return path;
     }
 
-    long size() {
+    @Override
+    public long size() {
         return size;
     }
 
-    NbdStatistics stats() {
-        return stats;
+    @Override
+    public boolean isReadOnly() {
+        return false;
     }
 
     /**
-     * The lock under which each change goes to the sink and then to the file. A reader of the
-     * source that must see the file as the sink's stream describes it (resync, dirty-region replay)
-     * holds it while reading, so it never reads between a change's acceptance and its write.
+     * The lock under which each change goes to the sink and then to the file (the server takes it, see
+     * {@link org.secondsite.nbd.ExportOptions#orderLock()}). A reader of the source that must see the file
+     * as the sink's stream describes it (resync, dirty-region replay) holds it while reading, so it never
+     * reads between a change's acceptance and its write.
      */
     java.util.concurrent.locks.Lock orderLock() {
         return order;
     }
 
-    SourceHealth health() {
-        return health;
+    /** The observer to export this device with, under {@link #orderLock()}. */
+    WriteObserver observer() {
+        return observer;
     }
 
-    /** Whether a client asking for {@code requested} means this export ("" is the default export). */
-    boolean matches(String requested) {
-        return requested.isEmpty() || requested.equals(name);
+    SourceHealth health() {
+        return health;
     }
 
     String description() {
@@ -160,12 +166,12 @@ final class NbdExport implements Closeable {
         return p;
     }
 
-    /** Reads {@code dst.remaining()} bytes at {@code offset} (range already validated). */
-    void read(long offset, ByteBuffer dst) throws IOException {
-        int n = dst.remaining();
+    // ------------------------------------------------------------ BlockDevice: the source file
+
+    /** Reads {@code dst.remaining()} bytes at {@code offset} (range already validated by the server). */
+    @Override
+    public void read(long offset, ByteBuffer dst) throws IOException {
         readSource(offset, dst);
-        stats.reads.increment();
-        stats.bytesRead.add(n);
     }
 
     private void readSource(long offset, ByteBuffer dst) throws IOException {
@@ -179,93 +185,39 @@ final class NbdExport implements Closeable {
         health.ok(Op.READ);
     }
 
-    /**
-     * Applies a write: {@code record} (which owns a copy of the data) goes to the sink, then
-     * {@code src} to the file, both under the order lock.
-     *
-     * @throws SourceFailure if the file refused it (the range is then settled)
-     */
-    void write(long offset, ByteBuffer src, ChangeRecord record, boolean fua) throws IOException {
-        int n = src.remaining();
-        order.lock();
+    /** Writes the file (the server called {@link #write(long, ByteBuffer)} of the observer first, under the lock). */
+    @Override
+    public void write(long offset, ByteBuffer src) throws IOException {
+        writeSource(offset, src);
+    }
+
+    private void writeSource(long offset, ByteBuffer src) throws IOException {
         try {
-            settleUnsettled();
-            sink.accept(record);
-            try {
-                DiskFiles.writeFully(channel, offset, src);
-            } catch (IOException e) {
-                throw refused(e, offset, n);
-            }
-        } finally {
-            order.unlock();
+            DiskFiles.writeFully(channel, offset, src);
+        } catch (ClosedChannelException e) {
+            throw e;
+        } catch (IOException e) {
+            throw health.failed(Op.WRITE, e);
         }
         health.ok(Op.WRITE);
-        stats.writes.increment();
-        stats.bytesWritten.add(n);
-        if (fua) {
-            flush();
-        }
     }
 
     /**
-     * WRITE_ZEROES: the range reads as zeros afterwards (zeros are written; no hole is punched). Each
-     * piece of at most {@link #MAX_RECORD} bytes goes to the sink and then to the file, so a refusal by
-     * either leaves both agreeing on every piece.
+     * WRITE_ZEROES: the range reads as zeros afterwards (zeros are written; Java cannot punch holes).
+     * Under the order lock (the server holds it).
      */
-    void zero(long offset, long length, boolean fua) throws IOException {
-        order.lock();
-        try {
-            settleUnsettled();
-            for (long done = 0; done < length; done += MAX_RECORD) {
-                long start = offset + done;
-                int len = (int) Math.min(MAX_RECORD, length - done);
-                sink.accept(ChangeRecord.zero(start, len));
-                long pos = start;
-                long end = start + len;
-                try {
-                    while (pos < end) {
-                        zeros.clear().limit((int) Math.min(ZERO_CHUNK, end - pos));
-                        DiskFiles.writeFully(channel, pos, zeros);
-                        pos += zeros.limit();
-                    }
-                } catch (IOException e) {
-                    throw refused(e, pos, end - pos);
-                }
-            }
-        } finally {
-            order.unlock();
-        }
-        health.ok(Op.WRITE);
-        stats.zeroes.increment();
-        if (fua) {
-            flush();
+    @Override
+    public void zero(long offset, long length) throws IOException {
+        long end = offset + length;
+        for (long pos = offset; pos < end; pos += zeros.limit()) {
+            zeros.clear().limit((int) Math.min(ZERO_CHUNK, end - pos));
+            writeSource(pos, zeros);
         }
     }
 
-    /**
-     * TRIM: recorded for the sink; the file keeps its bytes. The spec lets a server ignore a trim
-     * (the client may assume nothing about the range until it writes it again), and Java cannot punch
-     * holes, so writing zeros instead would turn a cheap hint (mkfs discards whole disks) into a full
-     * write.
-     */
-    void trim(long offset, long length, boolean fua) throws IOException {
-        order.lock();
-        try {
-            settleUnsettled();
-            for (long done = 0; done < length; done += MAX_RECORD) {
-                sink.accept(ChangeRecord.trim(offset + done, (int) Math.min(MAX_RECORD, length - done)));
-            }
-        } finally {
-            order.unlock();
-        }
-        stats.trims.increment();
-        if (fua) {
-            flush();
-        }
-    }
-
-    /** Makes every change applied so far durable in the file and in the sink. */
-    void flush() throws IOException {
+    /** Makes every change applied so far durable in the file. */
+    @Override
+    public void flush() throws IOException {
         try {
             channel.force(false);
         } catch (ClosedChannelException e) {
@@ -274,19 +226,45 @@ final class NbdExport implements Closeable {
             throw health.failed(Op.FLUSH, e);
         }
         health.ok(Op.FLUSH);
-        sink.flush();
-        stats.flushes.increment();
     }
 
-    /**
-     * The file refused a change of {@code length} bytes at {@code offset} that the sink has: records the
-     * problem, settles the range, and returns what to throw. Lock held.
-     */
-    private IOException refused(IOException e, long offset, long length) {
-        IOException failure = e instanceof ClosedChannelException ? e : health.failed(Op.WRITE, e);
-        addUnsettled(offset, offset + length);
-        settleUnsettled();
-        return failure;
+    // ------------------------------------------------------------ WriteObserver: the change sink
+
+    /** Hands each change to the sink before the server applies it to the file; all calls under the order lock. */
+    private final class SinkObserver implements WriteObserver {
+        /** A WRITE: its data is copied into the record the sink may keep (the one copy of the data path). */
+        @Override
+        public void write(long offset, ByteBuffer data) throws IOException {
+            settleUnsettled();
+            byte[] owned = new byte[data.remaining()];
+            data.get(data.position(), owned, 0, owned.length);
+            sink.accept(ChangeRecord.write(offset, ByteBuffer.wrap(owned)));
+        }
+
+        @Override
+        public void zero(long offset, long length) throws IOException {
+            settleUnsettled();
+            sink.accept(ChangeRecord.zero(offset, Math.toIntExact(length)));
+        }
+
+        /** TRIM: recorded for the sink; the file keeps its bytes (the spec lets a server ignore a trim). */
+        @Override
+        public void trim(long offset, long length) throws IOException {
+            settleUnsettled();
+            sink.accept(ChangeRecord.trim(offset, Math.toIntExact(length)));
+        }
+
+        /** The file refused a change the sink has: the range is settled (read back into the stream). */
+        @Override
+        public void refused(long offset, long length, IOException failure) {
+            addUnsettled(offset, offset + length);
+            settleUnsettled();
+        }
+
+        @Override
+        public void flushed() throws IOException {
+            sink.flush();
+        }
     }
 
     /** Retries the unsettled ranges (e.g. from a timer); cheap when there are none. */

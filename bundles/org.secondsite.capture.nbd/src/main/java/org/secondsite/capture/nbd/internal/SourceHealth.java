@@ -10,6 +10,7 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.List;
 
+import org.secondsite.nbd.NbdProtocol;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -1,5 +1,6 @@
 package org.secondsite.capture.nbd.internal;
 
+import org.secondsite.nbd.NbdProtocol;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.nio.file.Path;

@@ -1,9 +1,10 @@
 package org.secondsite.capture.nbd.internal;
 
+import org.secondsite.nbd.NbdProtocol;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.secondsite.capture.nbd.internal.NbdProtocol.*;
+import static org.secondsite.nbd.NbdProtocol.*;
 
 import java.io.IOException;
 import java.io.RandomAccessFile;

@@ -1,6 +1,7 @@
 package org.secondsite.capture.nbd.internal;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -16,6 +17,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.secondsite.api.capture.ChangeSink;
 import org.secondsite.api.model.ChangeRecord;
+import org.secondsite.nbd.Export;
+import org.secondsite.nbd.ExportOptions;
+import org.secondsite.nbd.NbdServer;
 
 /**
  * The export gives a write to the sink before writing the file. A reader of the session's source
@@ -50,9 +54,11 @@ class SourceReadOrderTest {
         };
         byte[] data = new byte[4096];
         Arrays.fill(data, (byte) 7);
-        try (NbdExport export = NbdExport.open("d", file, sink)) {
+        try (NbdExport export = NbdExport.open("d", file, sink); NbdServer server = NbdServer.start()) {
             SourceDevice source = new SourceDevice(file, export.size(), export.health(), export.orderLock());
-            try {
+            Export served = server.export("d", export, ExportOptions.WRITABLE.withObserver(export.observer(),
+                    export.orderLock()));
+            try (NbdTestClient client = NbdTestClient.open(server.address(), served.name())) {
                 CompletableFuture<byte[]> read = CompletableFuture.supplyAsync(() -> {
                     try {
                         assertTrue(accepted.await(30, TimeUnit.SECONDS), "the write was never accepted");
@@ -64,7 +70,7 @@ class SourceReadOrderTest {
                         throw new IllegalStateException(e);
                     }
                 });
-                export.write(8192, ByteBuffer.wrap(data), ChangeRecord.write(8192, ByteBuffer.wrap(data.clone())), false);
+                assertEquals(0, client.writeSync(8192, data), "the write through the server");
                 assertArrayEquals(data, read.get(30, TimeUnit.SECONDS),
                         "the source read saw the file before the accepted write reached it");
             } finally {

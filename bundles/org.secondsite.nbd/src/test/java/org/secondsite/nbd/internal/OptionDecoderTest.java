@@ -1,9 +1,9 @@
-package org.secondsite.capture.nbd.internal;
+package org.secondsite.nbd.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.secondsite.capture.nbd.internal.NbdProtocol.*;
+import static org.secondsite.nbd.NbdProtocol.*;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;

@@ -1,6 +1,8 @@
-package org.secondsite.capture.nbd.internal;
+package org.secondsite.nbd.internal;
 
-import static org.secondsite.capture.nbd.internal.NbdProtocol.*;
+import static org.secondsite.nbd.NbdProtocol.*;
+
+import org.secondsite.nbd.NbdProtocol;
 
 import java.nio.ByteBuffer;
 
@@ -19,8 +21,10 @@ final class RequestDecoder {
      * bytes; exactly that many are consumed) into {@code r}.
      *
      * @param exportSize size of the export in bytes
+     * @param readOnly whether the export refuses changes: a valid WRITE, TRIM or WRITE_ZEROES is then
+     *        rejected with EPERM (a WRITE's payload is skipped by the caller)
      */
-    static void decode(ByteBuffer src, long exportSize, NbdRequest r) {
+    static void decode(ByteBuffer src, long exportSize, boolean readOnly, NbdRequest r) {
         int magic = src.getInt();
         r.flags = src.getShort() & 0xffff;
         r.type = src.getShort() & 0xffff;
@@ -44,8 +48,8 @@ final class RequestDecoder {
                             + " bytes; the request stream cannot be resynchronised");
                     return;
                 }
-                if (checkFlags(r, CMD_FLAG_FUA)) {
-                    checkRange(r, exportSize, ENOSPC);
+                if (checkFlags(r, CMD_FLAG_FUA) && checkRange(r, exportSize, ENOSPC)) {
+                    checkWritable(r, readOnly);
                 }
             }
             case CMD_READ -> {
@@ -59,13 +63,13 @@ final class RequestDecoder {
                 checkRange(r, exportSize, EINVAL);
             }
             case CMD_TRIM -> {
-                if (checkFlags(r, CMD_FLAG_FUA)) {
-                    checkRange(r, exportSize, ENOSPC);
+                if (checkFlags(r, CMD_FLAG_FUA) && checkRange(r, exportSize, ENOSPC)) {
+                    checkWritable(r, readOnly);
                 }
             }
             case CMD_WRITE_ZEROES -> {
-                if (checkFlags(r, CMD_FLAG_FUA | CMD_FLAG_NO_HOLE)) {
-                    checkRange(r, exportSize, ENOSPC);
+                if (checkFlags(r, CMD_FLAG_FUA | CMD_FLAG_NO_HOLE) && checkRange(r, exportSize, ENOSPC)) {
+                    checkWritable(r, readOnly);
                 }
             }
             case CMD_FLUSH -> {
@@ -92,12 +96,23 @@ final class RequestDecoder {
         return true;
     }
 
-    private static void checkRange(NbdRequest r, long exportSize, int errorValue) {
+    /** Returns whether the range is valid; else rejects the request. */
+    private static boolean checkRange(NbdRequest r, long exportSize, int errorValue) {
         if (r.length == 0) {
             r.reject(EINVAL, commandName(r.type) + " with length 0");
-        } else if (r.offset < 0 || r.offset > exportSize || r.length > exportSize - r.offset) {
+            return false;
+        }
+        if (r.offset < 0 || r.offset > exportSize || r.length > exportSize - r.offset) {
             r.reject(errorValue, commandName(r.type) + " of " + r.length + " bytes at offset "
                     + Long.toUnsignedString(r.offset) + " goes beyond the end of the export (" + exportSize + " bytes)");
+            return false;
+        }
+        return true;
+    }
+
+    private static void checkWritable(NbdRequest r, boolean readOnly) {
+        if (readOnly) {
+            r.reject(EPERM, commandName(r.type) + " refused: the export is read-only");
         }
     }
 }

@@ -1,6 +1,6 @@
-package org.secondsite.capture.nbd.internal;
+package org.secondsite.nbd.internal;
 
-import static org.secondsite.capture.nbd.internal.NbdProtocol.*;
+import static org.secondsite.nbd.NbdProtocol.*;
 
 import java.io.EOFException;
 import java.io.IOException;
@@ -10,7 +10,7 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 
-import org.secondsite.api.model.ChangeRecord;
+import org.secondsite.nbd.NbdFailure;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -20,8 +20,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Hot path: requests are read through a reused direct input buffer (one {@code read} brings in as
  * many pipelined requests as the socket holds), payloads up to {@value #INLINE_PAYLOAD} bytes are
- * used in place in that buffer, larger ones in a reused direct payload buffer. The file is written
- * from the direct buffer; the only copy is the one into the array the {@link ChangeRecord} owns.
+ * used in place in that buffer, larger ones in a reused direct payload buffer. The device is written
+ * from the direct buffer: the server copies nothing (a write observer may keep a copy).
  * Replies are gathered in a reused direct output buffer that is written out before the thread would
  * block reading, so a batch of pipelined requests is answered with one {@code write}.
  */
@@ -34,8 +34,11 @@ final class NbdConnection implements Runnable {
     private static final int INLINE_PAYLOAD = 128 << 10;
     private static final int INITIAL_PAYLOAD = 1 << 20;
 
-    private final NbdExport export;
-    private final NbdStatistics stats;
+    private final NbdListener server;
+    /** The listener's counters until an export is chosen, then the export's. */
+    private NbdStatistics stats;
+    /** The export chosen by NBD_OPT_GO or NBD_OPT_EXPORT_NAME; null during the handshake. */
+    private ServedExport export;
     private final SocketChannel channel;
     private final String peer;
     private final Runnable onEnd;
@@ -49,9 +52,9 @@ final class NbdConnection implements Runnable {
     private volatile boolean closing;
     private Thread thread;
 
-    NbdConnection(NbdExport export, SocketChannel channel, String peer, Runnable onEnd) {
-        this.export = export;
-        this.stats = export.stats();
+    NbdConnection(NbdListener server, NbdStatistics serverStats, SocketChannel channel, String peer, Runnable onEnd) {
+        this.server = server;
+        this.stats = serverStats;
         this.channel = channel;
         this.peer = peer;
         this.onEnd = onEnd;
@@ -93,10 +96,11 @@ final class NbdConnection implements Runnable {
 
     @Override
     public void run() {
-        String where = "NBD client " + peer + " on export '" + export.name() + "'";
+        String where = "NBD client " + peer + " on " + server.address();
         try {
             if (handshake()) {
                 handshakeDone = true;
+                where = "NBD client " + peer + " on export '" + export.name() + "'";
                 LOG.debug("{}: transmission started", where);
                 transmission();
             }
@@ -131,6 +135,10 @@ final class NbdConnection implements Runnable {
                 }
             }
             close();
+            ServedExport e = export;
+            if (e != null) {
+                e.detach(this);
+            }
             onEnd.run();
         }
     }
@@ -164,13 +172,15 @@ final class NbdConnection implements Runnable {
             OptionRequest o = OptionDecoder.decode(option, data);
             switch (o.action()) {
                 case EXPORT_NAME -> {
-                    if (o.exportName() == null || !export.matches(o.exportName())) {
+                    ServedExport e = server.resolve(o.exportName());
+                    if (e == null || !e.attach(this)) {
                         // This option cannot be answered with an error: the spec says to end the session.
                         throw new NbdProtocolException("NBD_OPT_EXPORT_NAME asked for "
                                 + (o.exportName() == null ? "an invalid export name" : "unknown export '" + o.exportName() + "'")
-                                + "; this server exports '" + export.name() + "'");
+                                + "; " + exportsText());
                     }
-                    out.putLong(export.size()).putShort((short) TRANSMISSION_FLAGS);
+                    bind(e);
+                    out.putLong(e.size()).putShort((short) e.transmissionFlags());
                     if (!noZeroes) {
                         out.put(new byte[124]);
                     }
@@ -184,20 +194,27 @@ final class NbdConnection implements Runnable {
                     return false;
                 }
                 case LIST -> {
-                    byte[] name = export.name().getBytes(StandardCharsets.UTF_8);
-                    optionReplyHeader(option, REP_SERVER, 4 + name.length);
-                    out.putInt(name.length).put(name);
+                    for (String n : server.names()) {
+                        byte[] name = n.getBytes(StandardCharsets.UTF_8);
+                        if (out.remaining() < 64 + name.length) {
+                            flushOut();
+                        }
+                        optionReplyHeader(option, REP_SERVER, 4 + name.length);
+                        out.putInt(name.length).put(name);
+                    }
                     optionReply(option, REP_ACK, null);
                 }
                 case INFO, GO -> {
-                    if (!export.matches(o.exportName())) {
+                    ServedExport e = server.resolve(o.exportName());
+                    boolean go = o.action() == OptionRequest.Action.GO;
+                    if (e == null || (go && !e.attach(this))) {
                         LOG.info("NBD client {}: {} for unknown export '{}'", peer, optionName(option), o.exportName());
-                        optionReply(option, REP_ERR_UNKNOWN, "unknown export '" + o.exportName()
-                                + "'; this server exports '" + export.name() + "'");
+                        optionReply(option, REP_ERR_UNKNOWN, "unknown export '" + o.exportName() + "'; " + exportsText());
                     } else {
-                        sendInfo(o);
+                        sendInfo(o, e);
                         optionReply(option, REP_ACK, null);
-                        if (o.action() == OptionRequest.Action.GO) {
+                        if (go) {
+                            bind(e);
                             flushOut();
                             return true;
                         }
@@ -216,10 +233,32 @@ final class NbdConnection implements Runnable {
         }
     }
 
+    /** Transmission with {@code e}, attached already: its counters from now on. */
+    private void bind(ServedExport e) {
+        export = e;
+        stats = e.stats();
+    }
+
+    /** "this server exports 'a', 'b'" (at most 20 names), or "this server has no exports". */
+    private String exportsText() {
+        java.util.List<String> names = server.names();
+        if (names.isEmpty()) {
+            return "this server has no exports";
+        }
+        StringBuilder b = new StringBuilder("this server exports ");
+        for (int i = 0; i < names.size() && i < 20; i++) {
+            b.append(i == 0 ? "" : ", ").append('\'').append(names.get(i)).append('\'');
+        }
+        if (names.size() > 20) {
+            b.append(" and ").append(names.size() - 20).append(" more");
+        }
+        return b.toString();
+    }
+
     /** NBD_REP_INFO replies: EXPORT always, then each requested type this server knows, once. */
-    private void sendInfo(OptionRequest o) {
+    private void sendInfo(OptionRequest o, ServedExport export) {
         optionReplyHeader(o.option(), REP_INFO, 12);
-        out.putShort((short) INFO_EXPORT).putLong(export.size()).putShort((short) TRANSMISSION_FLAGS);
+        out.putShort((short) INFO_EXPORT).putLong(export.size()).putShort((short) export.transmissionFlags());
         for (int type : o.infoTypes()) {
             switch (type) {
                 case INFO_NAME -> {
@@ -228,9 +267,11 @@ final class NbdConnection implements Runnable {
                     out.putShort((short) INFO_NAME).put(name);
                 }
                 case INFO_DESCRIPTION -> {
-                    byte[] text = truncate(export.description().getBytes(StandardCharsets.UTF_8));
-                    optionReplyHeader(o.option(), REP_INFO, 2 + text.length);
-                    out.putShort((short) INFO_DESCRIPTION).put(text);
+                    if (export.description() != null) { // else there is nothing to send
+                        byte[] text = truncate(export.description().getBytes(StandardCharsets.UTF_8));
+                        optionReplyHeader(o.option(), REP_INFO, 2 + text.length);
+                        out.putShort((short) INFO_DESCRIPTION).put(text);
+                    }
                 }
                 case INFO_BLOCK_SIZE -> {
                     optionReplyHeader(o.option(), REP_INFO, 14);
@@ -262,7 +303,7 @@ final class NbdConnection implements Runnable {
     private void transmission() throws IOException {
         NbdRequest r = request;
         while (fill(REQUEST_HEADER_SIZE, "request header", true)) {
-            RequestDecoder.decode(in, export.size(), r);
+            RequestDecoder.decode(in, export.size(), export.isReadOnly(), r);
             if (r.fatal) {
                 throw new NbdProtocolException(r.problem);
             }
@@ -330,12 +371,9 @@ final class NbdConnection implements Runnable {
         } else {
             src = readPayload(length);
         }
-        // The one copy: the record owns its data, the sink may keep it.
-        byte[] owned = new byte[length];
-        src.get(src.position(), owned, 0, length);
         int error = 0;
         try {
-            export.write(r.offset, src, ChangeRecord.write(r.offset, ByteBuffer.wrap(owned)), r.fua());
+            export.write(r.offset, src, r.fua());
         } catch (IOException e) {
             error = ioError(r, e);
         } finally {
@@ -380,13 +418,12 @@ final class NbdConnection implements Runnable {
     }
 
     /**
-     * The NBD error for a failed request. A source failure was logged once by {@link SourceHealth} when
-     * the problem appeared, so here it is logged at debug level only; a refusal by the sink is logged
-     * each time.
+     * The NBD error for a failed request. An {@link NbdFailure} was reported by its device when the
+     * problem appeared, so here it is logged at debug level only; any other failure is logged each time.
      */
     private int ioError(NbdRequest r, IOException e) {
         stats.ioErrors.increment();
-        if (e instanceof SourceFailure f) {
+        if (e instanceof NbdFailure f) {
             LOG.debug("NBD client {} on export '{}': {} failed: {}", peer, export.name(), r, f.getMessage());
             return f.nbdError();
         }

@@ -1,4 +1,4 @@
-package org.secondsite.capture.nbd.internal;
+package org.secondsite.nbd.internal;
 
 import java.io.IOException;
 

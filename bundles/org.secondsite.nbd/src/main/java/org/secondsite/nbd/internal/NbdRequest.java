@@ -1,4 +1,6 @@
-package org.secondsite.capture.nbd.internal;
+package org.secondsite.nbd.internal;
+
+import org.secondsite.nbd.NbdProtocol;
 
 /**
  * One decoded transmission request. Mutable and reused by its connection for every request, so the

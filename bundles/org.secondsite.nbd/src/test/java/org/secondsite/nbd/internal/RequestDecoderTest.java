@@ -1,10 +1,10 @@
-package org.secondsite.capture.nbd.internal;
+package org.secondsite.nbd.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.secondsite.capture.nbd.internal.NbdProtocol.*;
+import static org.secondsite.nbd.NbdProtocol.*;
 
 import java.nio.ByteBuffer;
 
@@ -27,8 +27,12 @@ class RequestDecoderTest {
     }
 
     static NbdRequest decode(ByteBuffer header) {
+        return decode(header, false);
+    }
+
+    static NbdRequest decode(ByteBuffer header, boolean readOnly) {
         NbdRequest r = new NbdRequest();
-        RequestDecoder.decode(header, SIZE, r);
+        RequestDecoder.decode(header, SIZE, readOnly, r);
         assertEquals(REQUEST_HEADER_SIZE, header.position(), "the whole header is consumed");
         return r;
     }
@@ -69,6 +73,35 @@ class RequestDecoderTest {
         r = decode(header(0x25609514, 0, CMD_READ, 1, 0, 1));
         assertTrue(r.fatal);
         assertTrue(r.problem.contains("magic"), r.problem);
+    }
+
+    @Example
+    void aReadOnlyExportRefusesChangesWithEperm() {
+        assertEquals(EPERM, decode(header(REQUEST_MAGIC, 0, CMD_WRITE, 1, 0, 4096), true).error);
+        assertEquals(EPERM, decode(header(REQUEST_MAGIC, CMD_FLAG_FUA, CMD_TRIM, 1, 0, 4096), true).error);
+        assertEquals(EPERM, decode(header(REQUEST_MAGIC, CMD_FLAG_NO_HOLE, CMD_WRITE_ZEROES, 1, 0, 4096), true).error);
+        assertTrue(decode(header(REQUEST_MAGIC, 0, CMD_WRITE, 1, 0, 4096), true).problem.contains("read-only"));
+        assertEquals(0, decode(header(REQUEST_MAGIC, 0, CMD_READ, 1, 0, 4096), true).error);
+        assertEquals(0, decode(header(REQUEST_MAGIC, 0, CMD_FLUSH, 1, 0, 0), true).error);
+        assertEquals(ENOSPC, decode(header(REQUEST_MAGIC, 0, CMD_WRITE, 1, SIZE, 1), true).error,
+                "a range error is reported first");
+        assertTrue(decode(header(REQUEST_MAGIC, 0, CMD_WRITE, 1, 0, MAX_PAYLOAD + 1L), true).fatal);
+    }
+
+    /** Whatever the header, a read-only export never gets a change to execute. */
+    @Property(tries = 3000)
+    void aReadOnlyExportNeverExecutesAChange(@ForAll("validHeaders") byte[] valid, @ForAll("mutations") int[] mutation) {
+        byte[] bytes = valid.clone();
+        for (int i = 0; i + 1 < mutation.length; i += 2) {
+            bytes[mutation[i] % REQUEST_HEADER_SIZE] ^= (byte) mutation[i + 1];
+        }
+        NbdRequest r = decode(ByteBuffer.wrap(bytes), true);
+        if (!r.fatal && r.error == 0) {
+            assertTrue(r.type == CMD_READ || r.type == CMD_FLUSH || r.type == CMD_DISC, r.toString());
+        }
+        if (!r.fatal && r.error != 0) {
+            assertTrue(r.error == EINVAL || r.error == ENOSPC || r.error == EPERM, "error " + r.error);
+        }
     }
 
     @Property(tries = 3000)

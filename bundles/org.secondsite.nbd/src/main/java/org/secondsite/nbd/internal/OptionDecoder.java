@@ -1,6 +1,8 @@
-package org.secondsite.capture.nbd.internal;
+package org.secondsite.nbd.internal;
 
-import static org.secondsite.capture.nbd.internal.NbdProtocol.*;
+import static org.secondsite.nbd.NbdProtocol.*;
+
+import org.secondsite.nbd.NbdProtocol;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
@@ -61,7 +63,7 @@ final class OptionDecoder {
             case OPT_STARTTLS:
                 return len == 0
                         ? OptionRequest.refuse(option, REP_ERR_POLICY,
-                                "TLS is not offered by this server; keep the capture endpoint on a trusted network")
+                                "TLS is not offered by this server; serve NBD on a trusted network only")
                         : noDataExpected(option, len);
             case OPT_INFO:
             case OPT_GO:

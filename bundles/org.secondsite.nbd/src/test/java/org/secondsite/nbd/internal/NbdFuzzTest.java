@@ -1,9 +1,9 @@
-package org.secondsite.capture.nbd.internal;
+package org.secondsite.nbd.internal;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.secondsite.capture.nbd.internal.NbdProtocol.*;
+import static org.secondsite.nbd.NbdProtocol.*;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -12,7 +12,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Map;
 import java.util.stream.Stream;
 
 import org.awaitility.Awaitility;
@@ -31,23 +30,32 @@ import net.jqwik.api.lifecycle.BeforeContainer;
 /**
  * Fuzzing the running server over real sockets: random bytes and mutated valid messages in the
  * handshake and in transmission never crash it (only protocol errors or a clean close), rejected
- * requests leave the export file unchanged, and after each property the source still equals the
- * change stream replayed onto a zero image.
+ * requests leave the export file unchanged, and after each property the device still equals the
+ * change stream its write observer saw, replayed onto a zero image.
  */
 class NbdFuzzTest {
     private static final int SIZE = 1 << 20;
     private static Path dir;
-    private static TestDisk disk;
+    private static ServedDisk disk;
+    /** A read-only export of random bytes on the same server: nothing a client sends may change it. */
+    private static FileDevice readOnly;
+    private static byte[] readOnlyContent;
 
     @BeforeContainer
     static void start() throws IOException {
         dir = Files.createTempDirectory("nbd-fuzz");
-        disk = TestDisk.zeros(dir, "fuzz", SIZE, Map.of("maxConnections", "64"));
+        disk = ServedDisk.zeros(dir, "fuzz", SIZE, 64);
+        readOnlyContent = new byte[SIZE];
+        new java.util.Random(5).nextBytes(readOnlyContent);
+        Files.write(dir.resolve("ro.img"), readOnlyContent);
+        readOnly = new FileDevice(dir.resolve("ro.img"), true);
+        disk.server.export("fuzz-ro", readOnly, org.secondsite.nbd.ExportOptions.READ_ONLY);
     }
 
     @AfterContainer
     static void stop() throws IOException {
         disk.close();
+        readOnly.close();
         try (Stream<Path> files = Files.walk(dir)) {
             for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
                 Files.delete(p);
@@ -59,8 +67,8 @@ class NbdFuzzTest {
     @AfterProperty
     void exportIsHealthy() throws IOException {
         Awaitility.await("fuzz connections to end").atMost(Duration.ofSeconds(20))
-                .until(() -> disk.session.statistics().get("connections") == 0L);
-        assertEquals(0L, disk.session.statistics().get("internalErrors"), "connections ended by a server bug");
+                .until(() -> disk.statistics().get("connections") == 0L);
+        assertEquals(0L, disk.statistics().get("internalErrors"), "connections ended by a server bug");
         byte[] content = disk.content();
         try (NbdTestClient c = NbdTestClient.open(disk.address(), "fuzz")) {
             assertArrayEquals(java.util.Arrays.copyOf(content, 65536), c.readSync(0, 65536));
@@ -129,6 +137,25 @@ class NbdFuzzTest {
             c.socket.shutdownOutput();
             drainUntilClosed(c);
         }
+    }
+
+    /** Mutated request streams against the read-only export: the device never sees a change. */
+    @Property(tries = 100)
+    void aReadOnlyExportNeverChanges(@ForAll @Size(min = 1, max = 6) List<@net.jqwik.api.From("requests") byte[]> requests,
+            @ForAll("mutations") int[] mutation) throws IOException {
+        ByteBuffer stream = ByteBuffer.allocate(requests.stream().mapToInt(r -> r.length).sum());
+        requests.forEach(stream::put);
+        byte[] bytes = mutate(stream.array(), mutation);
+        try (NbdTestClient c = NbdTestClient.open(disk.address(), "fuzz-ro")) {
+            c.socket.setSoTimeout(5000);
+            c.out.write(bytes);
+            c.request(0, CMD_DISC, 0, 0, 0);
+            c.out.flush();
+            c.socket.shutdownOutput();
+            drainUntilClosed(c);
+        }
+        assertEquals(0, readOnly.changes.sum(), "a change reached the read-only device");
+        assertEquals(ServedDisk.sha256(readOnlyContent), ServedDisk.sha256(Files.readAllBytes(dir.resolve("ro.img"))));
     }
 
     /** Requests that must be rejected, pipelined: each gets its error, and the file does not change. */
