@@ -37,6 +37,7 @@ if [[ ! -f $JAR || ! -f $TESTJAR ]]; then
 fi
 M2=${M2_REPO:-$HOME/.m2/repository}
 CP=$JAR:$TESTJAR:$M2/org/secondsite/org.secondsite.api/$VERSION/org.secondsite.api-$VERSION.jar
+CP=$CP:$M2/org/secondsite/org.secondsite.nbd/$VERSION/org.secondsite.nbd-$VERSION.jar
 CP=$CP:$M2/org/slf4j/slf4j-api/1.7.36/slf4j-api-1.7.36.jar:$M2/org/slf4j/slf4j-nop/1.7.36/slf4j-nop-1.7.36.jar
 for f in ${CP//:/ }; do [[ -f $f ]] || { echo "p2-fio: missing $f (run mvn install on the api and nbd modules)" >&2; exit 2; }; done
 

@@ -119,23 +119,14 @@ public class AllInOneIT extends RoleTestBase {
     @Test
     public void metricsAreServedInPrometheusFormatToViewersOnly() throws Exception {
         String admin = adminPassword();
-        HttpResponse<String> r = await().alias("GET /metrics/").atMost(ROLE_BUDGET)
-                .conditionEvaluationListener(c -> {
-                    if (c.getRemainingTimeInMS() < 2000) {
-                        System.err.println("GET /metrics/ not served; whiteboard: " + jaxrsFailures());
-                    }
-                })
-                .until(() -> get("/metrics/", "admin", admin), x -> x.statusCode() == 200);
-        // The servlet container redirects the bare path to the application's base (scrapers follow it).
-        HttpResponse<String> bare = get("/metrics", "admin", admin);
-        assertEquals(302, bare.statusCode());
-        assertTrue(bare.headers().firstValue("Location").orElse("").endsWith("/metrics/"));
+        HttpResponse<String> r = await("GET /api/v1/metrics").atMost(ROLE_BUDGET)
+                .until(() -> get("/api/v1/metrics", "admin", admin), x -> x.statusCode() == 200);
         assertTrue(r.headers().firstValue("Content-Type").orElse(""),
                 r.headers().firstValue("Content-Type").orElse("").startsWith("text/plain"));
         assertTrue(r.body(), r.body().contains("# TYPE secondsite_jvm_heap_used_bytes gauge\n"));
         assertTrue(r.body(), r.body().lines().anyMatch(l -> l.matches("secondsite_processors [1-9][0-9]*")));
-        assertEquals(401, get("/metrics/", null, null).statusCode());
-        assertEquals(401, get("/metrics/", "admin", "wrong-" + admin).statusCode());
+        assertEquals(401, get("/api/v1/metrics", null, null).statusCode());
+        assertEquals(401, get("/api/v1/metrics", "admin", "wrong-" + admin).statusCode());
     }
 
     @Test

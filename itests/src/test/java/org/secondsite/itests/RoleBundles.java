@@ -28,7 +28,7 @@ final class RoleBundles {
             OWN.put(r, Set.of());
             PLUGINS.put(r, List.of());
         }
-        OWN.put(Role.AGENT, union(DATA_PATH, "org.secondsite.capture.nbd", "org.secondsite.capture.scan",
+        OWN.put(Role.AGENT, union(DATA_PATH, "org.secondsite.nbd", "org.secondsite.capture.nbd", "org.secondsite.capture.scan",
                 "org.secondsite.agent"));
         PLUGINS.put(Role.AGENT, plus(DATA_PATH_PLUGINS, "capture:nbd", "capture:scan"));
         OWN.put(Role.PROCESS_SERVER, union(DATA_PATH, "org.secondsite.processserver"));

@@ -30,7 +30,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Authenticates every request to the REST application (and {@code /metrics}) against the {@code karaf} JAAS
+ * Authenticates every request to the REST application against the {@code karaf} JAAS
  * realm (HTTP Basic) and enforces {@code @RolesAllowed} of the resource method or class.
  * A resource without either annotation needs {@code admin}: forgetting an annotation
  * fails closed. {@code @PermitAll} opens a method to anyone.
@@ -38,7 +38,7 @@ import org.slf4j.LoggerFactory;
 @Component(service = ContainerRequestFilter.class)
 @JaxrsExtension
 @JaxrsName(AuthFilter.NAME)
-@JaxrsApplicationSelect("(|" + Appliance.REST_APPLICATION_SELECT + MetricsApplication.SELECT + ")")
+@JaxrsApplicationSelect(Appliance.REST_APPLICATION_SELECT)
 @Priority(Priorities.AUTHENTICATION)
 public class AuthFilter implements ContainerRequestFilter {
     /** Whiteboard name; the application requires an extension of this name. */

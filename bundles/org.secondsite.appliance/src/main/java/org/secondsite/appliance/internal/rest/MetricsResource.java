@@ -16,11 +16,14 @@ import org.secondsite.appliance.internal.ReplicationOverview;
 import org.secondsite.appliance.internal.metrics.PrometheusText;
 import org.secondsite.appliance.internal.metrics.ReplicationMetrics;
 
-/** {@code GET /metrics}: the appliance's metrics in the Prometheus text format, for viewers. */
+/**
+ * {@code GET /api/v1/metrics}: the appliance's metrics in the Prometheus text format, for viewers
+ * (Prometheus: {@code metrics_path: /api/v1/metrics} with {@code basic_auth}).
+ */
 @Component(service = MetricsResource.class)
 @JaxrsResource
-@JaxrsApplicationSelect(MetricsApplication.SELECT)
-@javax.ws.rs.Path("/")
+@JaxrsApplicationSelect(Appliance.REST_APPLICATION_SELECT)
+@javax.ws.rs.Path("metrics")
 public class MetricsResource {
     private final ReplicationOverview overview;
 
