@@ -181,7 +181,7 @@ final class ResyncEngine implements Closeable {
         synchronized (this) {
             running = jobs.get(disk);
         }
-        if (running != null && running.rerun(reason)) {
+        if (running != null && running.verifyMode() == null && running.rerun(reason)) {
             return;
         }
         start(disk, reason);
@@ -230,10 +230,13 @@ final class ResyncEngine implements Closeable {
         if (stream == null) {
             throw new IllegalArgumentException("disk " + disk + " is not protected by this agent");
         }
+        synchronized (this) {
+            refuseIfRunning(disk);
+        }
         Optional<String> owed = state.pending(disk);
         if (owed.isPresent()) {
             throw new IllegalStateException("the replica of disk " + disk + " is not consistent: a resync is owed ("
-                    + owed.get() + "); verify it once the resync is done");
+                    + owed.get() + "); verify it once the resync is done (dr:resync " + disk + " runs it again)");
         }
         if (stream.sealAll() == -2) {
             throw new IllegalStateException("the replica of disk " + disk + " is not consistent: dirty regions wait "
@@ -244,14 +247,7 @@ final class ResyncEngine implements Closeable {
             if (closed) {
                 throw new IllegalStateException("the agent is closed");
             }
-            ResyncJob running = jobs.get(disk);
-            if (running != null) {
-                ResyncProgress p = running.progress();
-                throw new IllegalStateException(running.verifyMode() == null
-                        ? "a resync of disk " + disk + " is running (" + p.reason() + ", "
-                                + String.format(java.util.Locale.ROOT, "%.1f", p.percent()) + " %); verify once it is done"
-                        : "a verification of disk " + disk + " is running already (" + p.reason() + ")");
-            }
+            refuseIfRunning(disk);
             List<VerifyReport.Region> regions = List.of();
             String reason = switch (mode) {
                 case VERIFY -> "verification";
@@ -274,6 +270,18 @@ final class ResyncEngine implements Closeable {
             last.remove(disk);
         }
         job.start();
+    }
+
+    /** Lock held. */
+    private void refuseIfRunning(DiskId disk) {
+        ResyncJob running = jobs.get(disk);
+        if (running != null) {
+            ResyncProgress p = running.progress();
+            throw new IllegalStateException(running.verifyMode() == null
+                    ? "a resync of disk " + disk + " is running (" + p.reason() + ", "
+                            + String.format(java.util.Locale.ROOT, "%.1f", p.percent()) + " %); verify once it is done"
+                    : "a verification of disk " + disk + " is running already (" + p.reason() + ")");
+        }
     }
 
     /** The disk's last verification or repair that ended since the agent started, or null. */

@@ -199,13 +199,14 @@ final class ResyncJob {
     }
 
     void start() {
-        LOG.log(Level.INFO, "disk " + disk + ": resync starts (" + reason + ")");
+        LOG.log(Level.INFO, "disk " + disk + ": " + (verifyMode == null ? "resync" : "compare-only job") + " starts ("
+                + reason + ")");
         thread.start();
     }
 
-    /** Asks for another pass after this one; false if this job has ended (start a new one). */
+    /** Asks for another pass after this one; false if this job has ended or is a verification (start a new one). */
     synchronized boolean rerun(String why) {
-        if (ended) {
+        if (ended || verifyMode != null) {
             return false;
         }
         rerun = why;
@@ -370,7 +371,9 @@ final class ResyncJob {
                 phase = Phase.FAILED;
                 message = "cancelled: " + cancelReason;
             }
-            if (phase == Phase.FAILED) {
+            if (verifyMode != null) {
+                LOG.log(Level.DEBUG, "disk " + disk + ": " + reason + " ended: " + phase + " " + message); // the engine logs the report
+            } else if (phase == Phase.FAILED) {
                 LOG.log(Level.WARNING, "disk " + disk + ": resync failed: " + message);
             } else if (phase == Phase.DONE) {
                 LOG.log(Level.INFO, "disk " + disk + ": resync done (" + reason + "), " + sentBytes.get()
