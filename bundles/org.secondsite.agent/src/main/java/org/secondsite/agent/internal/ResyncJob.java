@@ -512,6 +512,9 @@ final class ResyncJob {
                         + "replica that holds every accepted change)");
                 return false;
             }
+            if (message.startsWith("waiting: ")) {
+                message = "";
+            }
         } else {
             s.sequence = host.sequenceForQuery(stream, mark);
             s.guard = stream.openSourceRead();
