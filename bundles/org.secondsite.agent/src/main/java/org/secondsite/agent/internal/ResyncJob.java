@@ -174,10 +174,11 @@ final class ResyncJob {
               List<VerifyReport.Region> regions) {
         this.engine = engine;
         this.host = engine.host();
-        this.options = engine.options();
+        boolean verifying = mode == VerifyReport.Mode.VERIFY || mode == VerifyReport.Mode.VERIFY_AND_REPAIR;
+        this.options = verifying ? engine.options().verification() : engine.options().sending();
         this.verifyMode = mode;
         this.toRepair = List.copyOf(regions);
-        this.compareOnly = mode == VerifyReport.Mode.VERIFY || mode == VerifyReport.Mode.VERIFY_AND_REPAIR;
+        this.compareOnly = options.compareOnly(); // a VERIFY_AND_REPAIR job turns it off for its repair pass
         this.stream = stream;
         this.disk = stream.disk;
         this.size = stream.size;

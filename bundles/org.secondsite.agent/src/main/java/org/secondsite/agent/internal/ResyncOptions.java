@@ -23,8 +23,9 @@ import org.secondsite.wire.WireProtocol;
  * @param compareOnly compare and report, never send: the online verification ({@code dr:verify}). A
  *        job in this mode appends nothing to the stream and tags nothing; a range that differs is
  *        reported as mismatched only if no workload write touched it since the comparison began,
- *        and is otherwise compared again later (docs/PROTOCOL.md §5.4). The engine's own options
- *        have it off; a verification runs with {@link #verification()}.
+ *        and is otherwise compared again later (docs/PROTOCOL.md §5.4). The engine starts a
+ *        verification's job with {@link #verification()} of its options and a resync's or a
+ *        repair's with {@link #sending()}, whatever this flag says in the options it was given.
  */
 public record ResyncOptions(int chunkBytes, int blockBytes, int segmentBytes, int segmentsInFlight, int threads,
                             Duration queryTimeout, Duration retryMin, Duration retryMax, boolean initialReplication,
@@ -80,7 +81,8 @@ public record ResyncOptions(int chunkBytes, int blockBytes, int segmentBytes, in
     }
 
     public ResyncOptions withLevels(int chunk, int block, int segment) {
-        return new ResyncOptions(chunk, block, segment, segmentsInFlight, threads, queryTimeout, retryMin, retryMax, initialReplication, compareOnly);
+        return new ResyncOptions(chunk, block, segment, segmentsInFlight, threads, queryTimeout, retryMin, retryMax,
+                initialReplication, compareOnly);
     }
 
     public ResyncOptions withPipeline(int inFlight, int threadCount) {
@@ -89,7 +91,8 @@ public record ResyncOptions(int chunkBytes, int blockBytes, int segmentBytes, in
     }
 
     public ResyncOptions withRetry(Duration timeout, Duration min, Duration max) {
-        return new ResyncOptions(chunkBytes, blockBytes, segmentBytes, segmentsInFlight, threads, timeout, min, max, initialReplication, compareOnly);
+        return new ResyncOptions(chunkBytes, blockBytes, segmentBytes, segmentsInFlight, threads, timeout, min, max,
+                initialReplication, compareOnly);
     }
 
     /** Options under which a newly protected disk owes no initial replication (see {@link #initialReplication}). */
