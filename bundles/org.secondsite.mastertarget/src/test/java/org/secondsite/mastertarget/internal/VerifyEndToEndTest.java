@@ -89,12 +89,26 @@ class VerifyEndToEndTest {
     /** Starts a verification (or repair) and waits for its report. */
     private static VerifyReport run(Pipeline p, VerifyReport.Mode mode) throws Exception {
         VerifyReport before = p.agent.verifyReport(Pipeline.DISK).orElse(null);
-        p.agent.verify(Pipeline.DISK, mode);
+        // a resync shows DONE a moment before its job has ended: until then a verification is refused
+        await().atMost(BUDGET).pollInterval(Duration.ofMillis(10)).until(() -> refusal(p, mode) == null);
         await().atMost(BUDGET).pollInterval(Duration.ofMillis(20)).until(() ->
                 p.agent.verifyReport(Pipeline.DISK).filter(r -> r != before).isPresent());
         VerifyReport r = p.agent.verifyReport(Pipeline.DISK).orElseThrow();
         assertEquals(mode, r.mode());
         return r;
+    }
+
+    /** Starts a verification: null, or the message of the refusal while a resync's job ends. */
+    private static String refusal(Pipeline p, VerifyReport.Mode mode) throws Exception {
+        try {
+            p.agent.verify(Pipeline.DISK, mode);
+            return null;
+        } catch (IllegalStateException e) {
+            if (e.getMessage().startsWith("a resync of disk " + Pipeline.DISK + " is running")) {
+                return e.getMessage();
+            }
+            throw e;
+        }
     }
 
     private static void awaitInitial(Pipeline p) {
@@ -252,6 +266,10 @@ class VerifyEndToEndTest {
             p.agent.attachSource(Pipeline.DISK, new Failing(disk));
             await().atMost(BUDGET).pollInterval(Duration.ofMillis(20)).until(() -> p.agent.resyncProgress(Pipeline.DISK)
                     .filter(r -> r.phase() == ResyncProgress.Phase.FAILED).isPresent());
+            // the failed resync shows FAILED a moment before its job has ended
+            await().atMost(BUDGET).pollInterval(Duration.ofMillis(10)).until(() -> !assertThrows(
+                    IllegalStateException.class, () -> p.agent.verify(Pipeline.DISK, VerifyReport.Mode.VERIFY))
+                    .getMessage().startsWith("a resync of disk web01:disk0 is running"));
             IllegalStateException e = assertThrows(IllegalStateException.class,
                     () -> p.agent.verify(Pipeline.DISK, VerifyReport.Mode.VERIFY));
             assertEquals("the replica of disk web01:disk0 is not consistent: a resync is owed (initial replication); "
