@@ -200,8 +200,8 @@ final class ResyncJob {
     }
 
     void start() {
-        LOG.log(Level.INFO, "disk " + disk + ": " + (verifyMode == null ? "resync" : "compare-only job") + " starts ("
-                + reason + ")");
+        LOG.log(Level.INFO, "disk " + disk + ": " + (verifyMode == null ? "resync" : compareOnly ? "verification"
+                : "repair") + " starts (" + reason + ")");
         thread.start();
     }
 

@@ -258,6 +258,97 @@ class VerifyEndToEndTest {
     }
 
     @Test
+    void aRegionWrittenAtEveryComparisonIsSkippedThenJudgedOnceTheWritesStop() throws Exception {
+        Path src = source(53);
+        long hot = 2000; // a corrupted block the workload writes (8 bytes of it) at every read of it
+        try (Pipeline p = new Pipeline(dir); SourceDisk disk = new SourceDisk(src)) {
+            p.resyncOptions = p.resyncOptions.withRetry(Duration.ofSeconds(30), Duration.ofMillis(20), Duration.ofMillis(100));
+            p.startMt().startPs().startAgent(o -> o);
+            ChangeSink sink = p.agent.protect(Pipeline.DISK, Pipeline.group(), SIZE);
+            WritingOnRead source = new WritingOnRead(disk, sink, hot * BLOCK + 100);
+            p.agent.attachSource(Pipeline.DISK, source);
+            awaitInitial(p);
+            awaitApplied(p);
+            TreeSet<Long> blocks = someBlocks(17, 0, SIZE / BLOCK, 54);
+            blocks.removeAll(List.of(hot - 1, hot, hot + 1));
+            TreeSet<Long> all = new TreeSet<>(blocks);
+            all.add(hot);
+            corrupt(p.replicaPath(), all, 55);
+
+            source.armed = true; // every read covering the hot block, from now on, first writes it
+            VerifyReport r = run(p, VerifyReport.Mode.VERIFY);
+            source.armed = false;
+            assertEquals(VerifyReport.Outcome.COMPLETED, r.outcome(), r.reason());
+            assertEquals(List.of(new VerifyReport.Region(hot * BLOCK, BLOCK)), r.skipped(),
+                    "written at each of the comparisons: skipped");
+            assertEquals(regions(blocks), r.mismatched(), "the hot block is not reported as a mismatch");
+            assertTrue(source.writes.get() > 8, "compared again after each write: " + source.writes.get() + " writes");
+
+            sink.flush();
+            awaitApplied(p);
+            VerifyReport quiet = run(p, VerifyReport.Mode.VERIFY); // the writes stopped: now it is judged
+            assertEquals(regions(all), quiet.mismatched());
+            assertEquals(List.of(), quiet.skipped());
+            VerifyReport repair = run(p, VerifyReport.Mode.REPAIR);
+            assertEquals(VerifyReport.Outcome.COMPLETED, repair.outcome(), repair.reason());
+            awaitApplied(p);
+            assertEquals(Pipeline.sha256(src), p.replicaSha256());
+        }
+    }
+
+    /** A source that, while armed, applies a small workload write at {@code at} before each read covering it. */
+    private static final class WritingOnRead implements BlockDevice {
+        final SourceDisk inner;
+        final ChangeSink sink;
+        final long at;
+        final AtomicLong writes = new AtomicLong();
+        volatile boolean armed;
+
+        WritingOnRead(SourceDisk inner, ChangeSink sink, long at) {
+            this.inner = inner;
+            this.sink = sink;
+            this.at = at;
+        }
+
+        @Override
+        public long size() {
+            return inner.size();
+        }
+
+        @Override
+        public void read(long offset, ByteBuffer dst) throws IOException {
+            if (armed && offset <= at && at < offset + dst.remaining()) {
+                long n = writes.incrementAndGet();
+                inner.write(sink, at, new byte[] {(byte) n, (byte) (n >> 8), 1, 2, 3, 4, 5, 6});
+            }
+            inner.read(offset, dst);
+        }
+
+        @Override
+        public void write(long offset, ByteBuffer src) {
+            throw new UnsupportedOperationException("the source is written through SourceDisk.write(sink, ...)");
+        }
+
+        @Override
+        public void zero(long offset, long length) {
+            throw new UnsupportedOperationException("read-only source");
+        }
+
+        @Override
+        public void flush() {
+        }
+
+        @Override
+        public boolean isReadOnly() {
+            return true;
+        }
+
+        @Override
+        public void close() {
+        }
+    }
+
+    @Test
     void aReplicaOwingAResyncIsRefused() throws Exception {
         Path src = source(52);
         try (Pipeline p = new Pipeline(dir); SourceDisk disk = new SourceDisk(src)) {
