@@ -231,6 +231,23 @@ public final class Agent implements Closeable, ReplicationMonitor {
         return resync.figures(disk);
     }
 
+    /**
+     * Starts an online verification of a protected disk's replica, or the repair of the regions the
+     * last one found; see {@link ResyncEngine#verify}. Follow it with {@link #resyncProgress}; the
+     * result is {@link #verifyReport}.
+     *
+     * @throws IllegalArgumentException if the disk is not protected
+     * @throws IllegalStateException if a resync or verification of the disk runs, or its replica is not consistent
+     */
+    public void verify(DiskId disk, VerifyReport.Mode mode) throws IOException {
+        resync.verify(disk, mode);
+    }
+
+    /** The disk's last verification or repair that ended since the agent started. */
+    public Optional<VerifyReport> verifyReport(DiskId disk) {
+        return Optional.ofNullable(resync.verifyReport(disk));
+    }
+
     /** What the resync engine uses of the agent; see {@link ResyncEngine.Host}. */
     private final class ResyncHost implements ResyncEngine.Host {
         @Override
@@ -581,6 +598,37 @@ public final class Agent implements Closeable, ReplicationMonitor {
                 while (!recentWrites.isEmpty() && recentWrites.peekFirst()[0] <= oldest) {
                     recentWrites.pollFirst();
                 }
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        // ---- online verification (ResyncJob in compare-only mode, docs/PROTOCOL.md §5.4)
+
+        /** Whether a workload write overlapping [from, to) was accepted since {@code read} opened (still open). */
+        boolean writtenSince(SourceRead read, long from, long to) {
+            lock.lock();
+            try {
+                if (read.stream != this || read.closed) {
+                    throw new IllegalArgumentException("source read of another disk or already closed");
+                }
+                return writtenSince(read.token, from, to);
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        /**
+         * Seals the open batch and returns the newest sequence, which then holds every change accepted
+         * so far; -1 if some are in the change cache (numbered when reloaded), -2 if some regions are
+         * only marked dirty (bitmap mode, replay) and not yet in the stream.
+         */
+        long sealAll() throws IOException {
+            lock.lock();
+            try {
+                seal();
+                return !tracking.replay.isEmpty() || !tracking.replaying.isEmpty() ? -2
+                        : !tracking.cache.isEmpty() ? -1 : lastSealed;
             } finally {
                 lock.unlock();
             }

@@ -169,6 +169,16 @@ public final class AgentComponent implements AgentService, ReplicationMonitor {
     }
 
     @Override
+    public void verify(DiskId disk, VerifyReport.Mode mode) throws IOException {
+        agent.verify(disk, mode);
+    }
+
+    @Override
+    public Optional<VerifyReport> verifyReport(DiskId disk) {
+        return agent.verifyReport(disk);
+    }
+
+    @Override
     public Stage stage() {
         return Stage.AGENT;
     }

@@ -54,4 +54,20 @@ public interface AgentService {
 
     /** The disk's running or last resync since the agent started. */
     Optional<ResyncProgress> resyncProgress(DiskId disk);
+
+    /**
+     * Starts an online verification of a protected disk's replica ({@code VERIFY}: compare only, the
+     * replica is left as it is; {@code VERIFY_AND_REPAIR}: then resync just the mismatched regions),
+     * or the repair of the mismatched regions of its last completed verification ({@code REPAIR}).
+     * Returns at once; the progress shows in {@link #resyncProgress}, the result in
+     * {@link #verifyReport}. For {@code dr:verify}.
+     *
+     * @throws IllegalArgumentException if the disk is not protected
+     * @throws IllegalStateException if a resync or verification of the disk runs, or its replica is not
+     *         consistent (a resync is owed, dirty regions wait), or there is nothing to repair
+     */
+    void verify(DiskId disk, VerifyReport.Mode mode) throws IOException;
+
+    /** The disk's last verification or repair that ended since the agent started. */
+    Optional<VerifyReport> verifyReport(DiskId disk);
 }

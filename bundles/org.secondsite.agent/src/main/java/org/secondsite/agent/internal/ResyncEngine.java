@@ -7,6 +7,7 @@ import java.nio.ByteBuffer;
 import java.time.Clock;
 import java.util.HashMap;
 import java.util.Iterator;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -32,7 +33,8 @@ import org.secondsite.wire.WireProtocol;
  * and puts only differing blocks into the disk's stream (docs/PROTOCOL.md §5). This class routes
  * the jobs' HASH_QUERY frames to the agent's sender and the HASHES answers back, keeps the
  * persisted list of owed resyncs ({@link ResyncState}) and the sources of the disks, and runs the
- * threads that read and hash the sources.
+ * threads that read and hash the sources. The same jobs, in compare-only mode, verify a replica
+ * online ({@link #verify}, docs/PROTOCOL.md §5.4): one job per disk at a time, resync or verification.
  *
  * <p>Lock order: the agent's lock may be held when this engine is called; this engine never calls
  * the agent while holding its own lock.
@@ -81,6 +83,7 @@ final class ResyncEngine implements Closeable {
     private final Map<DiskId, ResyncProgress> last = new HashMap<>();
     private final Map<DiskId, BlockDevice> sources = new HashMap<>();
     private final Map<DiskId, long[]> figures = new HashMap<>();
+    private final Map<DiskId, VerifyReport> reports = new HashMap<>();
     private final Map<Long, Pending> pending = new HashMap<>();
     private long nextRequest = 1;
     /** The connection queries go on; 0 while there is none. */
@@ -155,15 +158,17 @@ final class ResyncEngine implements Closeable {
             last.remove(disk);
             sources.remove(disk);
             figures.remove(disk);
+            reports.remove(disk);
         }
         if (job != null) {
-            job.cancel();
+            job.cancel("the disk is no longer protected");
         }
     }
 
     /**
      * Requests a full comparison of the disk with its replica. If one runs, another pass follows it
-     * (writes lost while the first ran, e.g. in bitmap mode, may lie behind its position).
+     * (writes lost while the first ran, e.g. in bitmap mode, may lie behind its position). A
+     * verification of the disk that runs is cancelled: the resync takes its place.
      *
      * @throws IllegalArgumentException if the disk is not protected
      */
@@ -176,7 +181,7 @@ final class ResyncEngine implements Closeable {
         synchronized (this) {
             running = jobs.get(disk);
         }
-        if (running != null && running.rerun(reason)) {
+        if (running != null && running.verifyMode() == null && running.rerun(reason)) {
             return;
         }
         start(disk, reason);
@@ -193,14 +198,95 @@ final class ResyncEngine implements Closeable {
                 return;
             }
             ResyncJob old = jobs.get(disk);
-            if (old != null && old.rerun(reason)) {
+            if (old != null && old.verifyMode() == null && old.rerun(reason)) {
                 return;
+            }
+            if (old != null && old.verifyMode() != null) {
+                old.cancel("a resync was requested (" + reason + ")");
             }
             job = new ResyncJob(this, stream, reason, sources.get(disk));
             jobs.put(disk, job);
             last.remove(disk);
         }
         job.start();
+    }
+
+    /**
+     * Starts an online verification of the disk's replica ({@link VerifyReport.Mode#VERIFY}: compare
+     * only; {@link VerifyReport.Mode#VERIFY_AND_REPAIR}: then resync the mismatched regions), or the
+     * repair of the mismatched regions of its last completed verification
+     * ({@link VerifyReport.Mode#REPAIR}). Returns at once: the progress is {@link #progress}, the
+     * result {@link #verifyReport} once it ended. Replication goes on meanwhile. A resync requested
+     * while it runs cancels it.
+     *
+     * @throws IllegalArgumentException if the disk is not protected
+     * @throws IllegalStateException if a resync or verification of the disk runs, a resync is owed
+     *         (the replica is not consistent), regions of the disk wait to be replayed, or (REPAIR)
+     *         there is no completed verification with mismatched regions
+     */
+    void verify(DiskId disk, VerifyReport.Mode mode) throws IOException {
+        java.util.Objects.requireNonNull(mode, "mode");
+        Agent.DiskStream stream = host.stream(disk);
+        if (stream == null) {
+            throw new IllegalArgumentException("disk " + disk + " is not protected by this agent");
+        }
+        synchronized (this) {
+            refuseIfRunning(disk);
+        }
+        Optional<String> owed = state.pending(disk);
+        if (owed.isPresent()) {
+            throw new IllegalStateException("the replica of disk " + disk + " is not consistent: a resync is owed ("
+                    + owed.get() + "); verify it once the resync is done (dr:resync " + disk + " runs it again)");
+        }
+        if (stream.sealAll() == -2) {
+            throw new IllegalStateException("the replica of disk " + disk + " is not consistent: dirty regions wait "
+                    + "to be read from the source and sent (bitmap mode or a replay); verify it once they are sent");
+        }
+        ResyncJob job;
+        synchronized (this) {
+            if (closed) {
+                throw new IllegalStateException("the agent is closed");
+            }
+            refuseIfRunning(disk);
+            List<VerifyReport.Region> regions = List.of();
+            String reason = switch (mode) {
+                case VERIFY -> "verification";
+                case VERIFY_AND_REPAIR -> "verification and repair";
+                case REPAIR -> "repair of mismatched regions";
+            };
+            if (mode == VerifyReport.Mode.REPAIR) {
+                VerifyReport r = reports.get(disk);
+                if (r == null || r.outcome() != VerifyReport.Outcome.COMPLETED || r.mode() == VerifyReport.Mode.REPAIR
+                        || r.mismatched().isEmpty()) {
+                    throw new IllegalStateException("disk " + disk + " has no completed verification with mismatched "
+                            + "regions to repair" + (r == null ? "" : "; the last one: " + r.mode() + " " + r.outcome()
+                            + ", " + r.mismatchCount() + " mismatched region(s)"));
+                }
+                regions = r.mismatched();
+                reason = reason + " (" + r.mismatchCount() + " regions, " + r.mismatchBytes() + " bytes)";
+            }
+            job = new ResyncJob(this, stream, reason, sources.get(disk), mode, regions);
+            jobs.put(disk, job);
+            last.remove(disk);
+        }
+        job.start();
+    }
+
+    /** Lock held. */
+    private void refuseIfRunning(DiskId disk) {
+        ResyncJob running = jobs.get(disk);
+        if (running != null) {
+            ResyncProgress p = running.progress();
+            throw new IllegalStateException(running.verifyMode() == null
+                    ? "a resync of disk " + disk + " is running (" + p.reason() + ", "
+                            + String.format(java.util.Locale.ROOT, "%.1f", p.percent()) + " %); verify once it is done"
+                    : "a verification of disk " + disk + " is running already (" + p.reason() + ")");
+        }
+    }
+
+    /** The disk's last verification or repair that ended since the agent started, or null. */
+    synchronized VerifyReport verifyReport(DiskId disk) {
+        return reports.get(disk);
     }
 
     /** The disk's source (its capture session's), from which the resync reads. */
@@ -246,15 +332,24 @@ final class ResyncEngine implements Closeable {
         figures.computeIfAbsent(disk, d -> new long[5])[index] += n;
     }
 
-    /** A job ended (done, failed or cancelled). */
-    void ended(ResyncJob job, ResyncProgress finalProgress, boolean done) {
+    /** A job ended (done, failed or cancelled); {@code report}: a verification's, null for a resync. */
+    void ended(ResyncJob job, ResyncProgress finalProgress, boolean done, VerifyReport report) {
         boolean keep;
+        boolean stillProtected = report != null && host.stream(job.disk()) != null; // not under this lock
         synchronized (this) {
             keep = jobs.get(job.disk()) == job;
             if (keep) {
                 jobs.remove(job.disk());
                 last.put(job.disk(), finalProgress);
             }
+            if (report != null && (keep || stillProtected)) {
+                reports.put(job.disk(), report);
+            }
+        }
+        if (report != null) {
+            LOG.log(report.outcome() == VerifyReport.Outcome.COMPLETED ? Level.INFO : Level.WARNING,
+                    report.describe(20).strip());
+            return;
         }
         if (keep && done) {
             try {

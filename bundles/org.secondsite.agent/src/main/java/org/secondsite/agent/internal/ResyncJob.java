@@ -47,12 +47,26 @@ import org.secondsite.wire.WireProtocol;
  * resync FAILED (it is still owed: it runs again at the next start or request). One coordinator
  * thread per job owns the segments' state; reads, hashing and appends run on the engine's pool
  * and report back as events.
+ *
+ * <p><b>Compare-only mode</b> ({@link ResyncOptions#compareOnly}, the online verification,
+ * docs/PROTOCOL.md §5.4): the same two levels, but nothing enters the stream. For each segment the
+ * guard opens <i>before</i> the sequence is named, and that sequence holds every change accepted so
+ * far ({@link Agent.DiskStream#sealAll}; while changes wait in the change cache or as dirty regions
+ * the segment waits). A run of differing blocks that no workload write touched since the guard
+ * opened is a mismatch; one that was written is compared again later, like a refused append, at
+ * most {@link #VERIFY_RECHECKS} times, then reported as skipped. A job may cover only some ranges of
+ * the disk (the repair of the mismatched regions a verification found) and may run a compare-only
+ * pass followed by a sending pass over the mismatches ({@link VerifyReport.Mode#VERIFY_AND_REPAIR}).
  */
 final class ResyncJob {
     private static final System.Logger LOG = System.getLogger(ResyncJob.class.getName());
     static final int L1 = 1;
     static final int L2 = 2;
     static final String TAG_NAME = "resync complete";
+    /** The bookmark that ends the repair of mismatched regions. */
+    static final String REPAIR_TAG_NAME = "verify repair complete";
+    /** Times a verification compares a range again after workload writes touched it, before it skips it. */
+    static final int VERIFY_RECHECKS = 8;
 
     private enum State { QUEUED, L1, L2, WORKING, DONE }
 
@@ -100,6 +114,8 @@ final class ResyncJob {
     private final ResyncEngine engine;
     private final ResyncEngine.Host host;
     private final ResyncOptions options;
+    /** Null for a resync; else what this verification does. */
+    private final VerifyReport.Mode verifyMode;
     private final Agent.DiskStream stream;
     private final DiskId disk;
     private final long size;
@@ -109,6 +125,9 @@ final class ResyncJob {
     private final Thread thread;
 
     // ---- the coordinator thread's ----
+    /** Chunk-aligned, ascending, disjoint {from, to} ranges the current pass covers. */
+    private List<long[]> ranges;
+    private int rangeIndex;
     private long cursor;
     private final ArrayDeque<Segment> again = new ArrayDeque<>();
     private final List<Segment> active = new ArrayList<>();
@@ -120,6 +139,16 @@ final class ResyncJob {
     // ---- shared ----
     private volatile BlockDevice source;
     private volatile boolean cancelled;
+    private volatile String cancelReason = "";
+    /** Whether the current pass only compares (verification) or sends differing blocks. */
+    private volatile boolean compareOnly;
+    private volatile long total;
+    private final Instant jobStarted;
+    // ---- a verification's findings, guarded by themselves ----
+    private final VerifyReport.Regions mismatched = new VerifyReport.Regions();
+    private final VerifyReport.Regions skipped = new VerifyReport.Regions();
+    private final List<VerifyReport.Region> toRepair;
+    private long verifiedBytes = -1;
     private volatile Phase phase = Phase.COMPARING;
     private volatile String reason;
     private volatile String message = "";
@@ -130,16 +159,35 @@ final class ResyncJob {
     private String rerun;
     private boolean ended;
 
+    /** A resync of the whole disk, sending the differing blocks. */
     ResyncJob(ResyncEngine engine, Agent.DiskStream stream, String reason, BlockDevice source) {
+        this(engine, stream, reason, source, null, List.of());
+    }
+
+    /**
+     * A verification ({@code mode} {@link VerifyReport.Mode#VERIFY} or
+     * {@link VerifyReport.Mode#VERIFY_AND_REPAIR}: the whole disk, compare only first) or the repair
+     * of {@code regions} ({@link VerifyReport.Mode#REPAIR}: those regions, compared again, the
+     * differing blocks sent); {@code mode} null: a resync of the whole disk.
+     */
+    ResyncJob(ResyncEngine engine, Agent.DiskStream stream, String reason, BlockDevice source, VerifyReport.Mode mode,
+              List<VerifyReport.Region> regions) {
         this.engine = engine;
         this.host = engine.host();
-        this.options = engine.options();
+        boolean verifying = mode == VerifyReport.Mode.VERIFY || mode == VerifyReport.Mode.VERIFY_AND_REPAIR;
+        this.options = verifying ? engine.options().verification() : engine.options().sending();
+        this.verifyMode = mode;
+        this.toRepair = List.copyOf(regions);
+        this.compareOnly = options.compareOnly(); // a VERIFY_AND_REPAIR job turns it off for its repair pass
         this.stream = stream;
         this.disk = stream.disk;
         this.size = stream.size;
         this.reason = reason;
         this.source = source;
         this.started = engine.clock().instant();
+        this.jobStarted = started;
+        this.ranges = mode == VerifyReport.Mode.REPAIR ? aligned(toRepair) : List.of(new long[] {0, size});
+        this.total = covered(ranges);
         int max = Math.min(1 << 20, host.maxAppendBytes());
         this.maxAppend = Math.max(options.blockBytes(), max - max % options.blockBytes());
         this.workers = ThreadLocal.withInitial(() -> new Worker(options));
@@ -152,13 +200,14 @@ final class ResyncJob {
     }
 
     void start() {
-        LOG.log(Level.INFO, "disk " + disk + ": resync starts (" + reason + ")");
+        LOG.log(Level.INFO, "disk " + disk + ": " + (verifyMode == null ? "resync" : compareOnly ? "verification"
+                : "repair") + " starts (" + reason + ")");
         thread.start();
     }
 
-    /** Asks for another pass after this one; false if this job has ended (start a new one). */
+    /** Asks for another pass after this one; false if this job has ended or is a verification (start a new one). */
     synchronized boolean rerun(String why) {
-        if (ended) {
+        if (ended || verifyMode != null) {
             return false;
         }
         rerun = why;
@@ -171,7 +220,17 @@ final class ResyncJob {
         wake();
     }
 
+    /** Null for a resync; else what this verification does. */
+    VerifyReport.Mode verifyMode() {
+        return verifyMode;
+    }
+
     void cancel() {
+        cancel("the disk is no longer protected or the agent stops");
+    }
+
+    void cancel(String why) {
+        cancelReason = why;
         cancelled = true;
         wake();
     }
@@ -196,9 +255,71 @@ final class ResyncJob {
     }
 
     ResyncProgress progress() {
-        long total = size;
-        return new ResyncProgress(phase, reason, total, Math.min(total, doneBytes.get()), sentBytes.get(), started,
-                engine.clock().instant(), message);
+        long t = total;
+        String m = message;
+        if (compareOnly && phase == Phase.COMPARING && m.isEmpty()) {
+            List<VerifyReport.Region> found = mismatchedList();
+            m = "compare only (" + reason + "): " + found.size() + " mismatched region(s), "
+                    + VerifyReport.Regions.bytes(found) + " bytes, so far";
+        }
+        return new ResyncProgress(phase, reason, t, Math.min(t, doneBytes.get()), sentBytes.get(), started,
+                engine.clock().instant(), m);
+    }
+
+    private List<VerifyReport.Region> mismatchedList() {
+        synchronized (mismatched) {
+            return mismatched.list();
+        }
+    }
+
+    private List<VerifyReport.Region> skippedList() {
+        synchronized (skipped) {
+            return skipped.list();
+        }
+    }
+
+    /** A verification's report once it ended; null for a resync. Coordinator thread. */
+    private VerifyReport report(boolean done) {
+        if (verifyMode == null) {
+            return null;
+        }
+        VerifyReport.Outcome outcome = done && phase == Phase.DONE ? VerifyReport.Outcome.COMPLETED
+                : cancelled ? VerifyReport.Outcome.CANCELLED : VerifyReport.Outcome.FAILED;
+        String why = switch (outcome) {
+            case COMPLETED -> "";
+            case CANCELLED -> cancelReason;
+            case FAILED -> message.isEmpty() ? "stopped" : message;
+        };
+        List<VerifyReport.Region> found = verifyMode == VerifyReport.Mode.REPAIR ? toRepair : mismatchedList();
+        long compared = verifiedBytes >= 0 ? verifiedBytes : doneBytes.get();
+        long repaired = verifyMode == VerifyReport.Mode.VERIFY ? 0 : sentBytes.get();
+        Instant now = engine.clock().instant();
+        return new VerifyReport(disk, verifyMode, outcome, why, compared, found, skippedList(), repaired, jobStarted,
+                Duration.between(jobStarted, now));
+    }
+
+    /** {@code regions} widened to whole chunks (the first level compares chunks) and merged. */
+    private List<long[]> aligned(List<VerifyReport.Region> regions) {
+        long c = options.chunkBytes();
+        VerifyReport.Regions merged = new VerifyReport.Regions();
+        for (VerifyReport.Region r : regions) {
+            long from = Math.min(size, r.offset() - r.offset() % c);
+            long to = Math.min(size, (r.end() + c - 1) / c * c);
+            merged.add(from, to - from);
+        }
+        List<long[]> out = new ArrayList<>();
+        for (VerifyReport.Region r : merged.list()) {
+            out.add(new long[] {r.offset(), r.end()});
+        }
+        return out;
+    }
+
+    private static long covered(List<long[]> ranges) {
+        long n = 0;
+        for (long[] r : ranges) {
+            n += r[1] - r[0];
+        }
+        return n;
     }
 
     // ------------------------------------------------------------------ coordinator
@@ -209,6 +330,23 @@ final class ResyncJob {
             while (true) {
                 done = pass();
                 if (!done) {
+                    break;
+                }
+                if (verifyMode == VerifyReport.Mode.VERIFY_AND_REPAIR && compareOnly) {
+                    verifiedBytes = doneBytes.get();
+                    List<VerifyReport.Region> found = mismatchedList();
+                    if (found.isEmpty()) {
+                        break;
+                    }
+                    LOG.log(Level.INFO, "disk " + disk + ": verification found " + found.size()
+                            + " mismatched region(s); repairing them");
+                    compareOnly = false;
+                    ranges = aligned(found);
+                    total = covered(ranges);
+                    reason = "repair of the mismatched regions (" + reason + ")";
+                    continue;
+                }
+                if (verifyMode != null) {
                     break;
                 }
                 synchronized (this) {
@@ -230,13 +368,19 @@ final class ResyncJob {
                 ended = true;
             }
             quiesce();
-            if (phase == Phase.FAILED) {
+            if (cancelled && verifyMode != null && phase == Phase.COMPARING) {
+                phase = Phase.FAILED;
+                message = "cancelled: " + cancelReason;
+            }
+            if (verifyMode != null) {
+                LOG.log(Level.DEBUG, "disk " + disk + ": " + reason + " ended: " + phase + " " + message); // the engine logs the report
+            } else if (phase == Phase.FAILED) {
                 LOG.log(Level.WARNING, "disk " + disk + ": resync failed: " + message);
             } else if (phase == Phase.DONE) {
                 LOG.log(Level.INFO, "disk " + disk + ": resync done (" + reason + "), " + sentBytes.get()
                         + " bytes sent; " + message);
             }
-            engine.ended(this, progress(), done && phase == Phase.DONE);
+            engine.ended(this, progress(), done && phase == Phase.DONE, report(done));
         }
     }
 
@@ -247,6 +391,7 @@ final class ResyncJob {
         sentBytes.set(0);
         phase = Phase.COMPARING;
         message = "";
+        rangeIndex = 0;
         cursor = 0;
         again.clear();
         active.clear();
@@ -275,19 +420,28 @@ final class ResyncJob {
                 }
                 while (src != null && link && active.size() < options.segmentsInFlight()) {
                     Segment next = nextSegment(now);
-                    if (next == null) {
+                    if (next == null || !begin(next, src)) {
                         break;
                     }
-                    begin(next, src);
                 }
-                if (cursor >= size && again.isEmpty() && active.isEmpty()) {
+                if (rangeIndex >= ranges.size() && again.isEmpty() && active.isEmpty()) {
+                    if (compareOnly) {
+                        List<VerifyReport.Region> found = mismatchedList();
+                        List<VerifyReport.Region> skip = skippedList();
+                        phase = Phase.DONE;
+                        message = "verified: " + found.size() + " mismatched region(s), "
+                                + VerifyReport.Regions.bytes(found) + " bytes" + (skip.isEmpty() ? ""
+                                : "; " + skip.size() + " region(s) skipped, written during the whole pass");
+                        return true;
+                    }
+                    String tagName = verifyMode == null ? TAG_NAME : REPAIR_TAG_NAME;
                     if (tagSequence < 0) {
-                        tagSequence = host.sealWithTag(stream, new ConsistencyTag(UUID.randomUUID(), TAG_NAME,
+                        tagSequence = host.sealWithTag(stream, new ConsistencyTag(UUID.randomUUID(), tagName,
                                 TagKind.BOOKMARK, engine.clock().instant()));
                     }
                     if (host.acknowledged(stream) >= tagSequence) {
                         phase = Phase.DONE;
-                        message = "consistent from sequence " + tagSequence + " (bookmark '" + TAG_NAME + "')";
+                        message = "consistent from sequence " + tagSequence + " (bookmark '" + tagName + "')";
                         return true;
                     }
                     message = "compared; waiting until the process server holds sequence " + tagSequence;
@@ -327,19 +481,45 @@ final class ResyncJob {
                 return s;
             }
         }
-        if (cursor >= size) {
-            return null;
+        while (rangeIndex < ranges.size()) {
+            long[] r = ranges.get(rangeIndex);
+            cursor = Math.max(cursor, r[0]);
+            if (cursor >= r[1]) {
+                rangeIndex++;
+                continue;
+            }
+            Segment s = new Segment(cursor, (int) Math.min(options.segmentBytes(), r[1] - cursor), 0);
+            cursor += s.length;
+            return s;
         }
-        Segment s = new Segment(cursor, (int) Math.min(options.segmentBytes(), size - cursor), 0);
-        cursor += s.length;
-        return s;
+        return null;
     }
 
-    /** Step 1: name the sequence, open the guard, ask the first level, hash the source meanwhile. */
-    private void begin(Segment s, BlockDevice src) throws IOException {
+    /**
+     * Step 1: name the sequence, open the guard, ask the first level, hash the source meanwhile.
+     * Returns false when no segment can begin now (compare-only: the disk's changes are not all
+     * numbered yet; {@code s} waits).
+     */
+    private boolean begin(Segment s, BlockDevice src) throws IOException {
         s.generation++;
-        s.sequence = host.sequenceForQuery(stream, mark);
-        s.guard = stream.openSourceRead();
+        if (compareOnly) {
+            // the guard first: every write accepted before it is then in a batch up to the sequence named
+            s.guard = stream.openSourceRead();
+            s.sequence = stream.sealAll();
+            if (s.sequence < 0) {
+                String why = s.sequence == -1 ? "changes wait in the disk's change cache"
+                        : "dirty regions of the disk wait to be replayed";
+                restart(s, options.retryMin().toNanos(), "waiting: " + why + " (a verification compares only a "
+                        + "replica that holds every accepted change)");
+                return false;
+            }
+            if (message.startsWith("waiting: ")) {
+                message = "";
+            }
+        } else {
+            s.sequence = host.sequenceForQuery(stream, mark);
+            s.guard = stream.openSourceRead();
+        }
         s.local = null;
         s.remote = null;
         s.diff = null;
@@ -353,6 +533,7 @@ final class ResyncJob {
         if (!engine.send(this, s, L1, q)) {
             restart(s, options.retryMin().toNanos(), null);
         }
+        return true;
     }
 
     private void hashLocal(Segment s, int generation, BlockDevice src) {
@@ -433,7 +614,11 @@ final class ResyncJob {
         }
         s.state = State.WORKING;
         int generation = s.generation;
-        engine.pool.execute(() -> sendBlocks(s, generation, h, src));
+        if (compareOnly) {
+            engine.pool.execute(() -> checkBlocks(s, generation, h, src));
+        } else {
+            engine.pool.execute(() -> sendBlocks(s, generation, h, src));
+        }
     }
 
     /** Step 2: chunks whose hashes differ are asked again, block by block. */
@@ -514,6 +699,61 @@ final class ResyncJob {
         events.add(() -> blocksSent(s, generation, src, failed));
     }
 
+    /**
+     * Step 3 in compare-only mode (pool): read the differing chunks again and hash their blocks; a
+     * run of differing blocks no workload write touched since the guard opened is a mismatch, one
+     * that was written is compared again later.
+     */
+    private void checkBlocks(Segment s, int generation, Message.Hashes h, BlockDevice src) {
+        Throwable error = null;
+        try {
+            if (!cancelled) {
+                Worker w = workers.get();
+                ByteBuffer remote = h.hashes();
+                ByteBuffer local = ByteBuffer.wrap(w.hashes);
+                int bs = options.blockBytes();
+                int index = 0;
+                for (Message.HashQuery.Range r : s.diff) {
+                    w.buffer.clear().limit(r.length());
+                    src.read(r.offset(), w.buffer);
+                    w.buffer.flip();
+                    int n = w.hasher.hash(w.buffer, bs, w.hashes, 0);
+                    int run = -1;
+                    for (int b = 0; b <= n; b++) {
+                        boolean differs = b < n && !BlockHashes.same(local, b, remote, index + b);
+                        if (differs && run < 0) {
+                            run = b;
+                        } else if (!differs && run >= 0) {
+                            long from = r.offset() + (long) run * bs;
+                            long to = r.offset() + Math.min((long) b * bs, r.length());
+                            judge(s, from, to);
+                            run = -1;
+                        }
+                    }
+                    index += n;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            error = e;
+        }
+        Throwable failed = error;
+        events.add(() -> blocksSent(s, generation, src, failed));
+    }
+
+    /** A run of blocks differs: a mismatch, unless a workload write touched it since the guard opened. */
+    private void judge(Segment s, long from, long to) {
+        if (stream.writtenSince(s.guard, from, to)) {
+            engine.count(disk, 3, 1);
+            synchronized (s.again) {
+                s.again.add(new long[] {from, to - from});
+            }
+        } else {
+            synchronized (mismatched) {
+                mismatched.add(from, to - from);
+            }
+        }
+    }
+
     /** Appends {@code len} bytes of {@code buf} from index {@code from}, read at {@code offset}, in pieces the stream takes. */
     private void append(Segment s, BlockDevice src, long offset, ByteBuffer buf, int from, int len) throws IOException {
         for (int done = 0; done < len; ) {
@@ -581,6 +821,14 @@ final class ResyncJob {
         List<long[]> redo;
         synchronized (s.again) {
             redo = new ArrayList<>(s.again);
+        }
+        if (compareOnly && s.redo >= VERIFY_RECHECKS) {
+            synchronized (skipped) { // written at every comparison: not judged
+                for (long[] r : redo) {
+                    skipped.add(r[0], r[1]);
+                }
+            }
+            return;
         }
         // chunk-aligned, merged: the ranges lie in this segment, so a merged one fits a segment's buffer
         redo.sort((a, b) -> Long.compare(a[0], b[0]));

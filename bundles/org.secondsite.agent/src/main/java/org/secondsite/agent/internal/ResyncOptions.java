@@ -20,9 +20,16 @@ import org.secondsite.wire.WireProtocol;
  * @param initialReplication whether a disk this agent never protected is compared in full when
  *        first protected (default); off only where the replica is known to equal the source
  *        already (tests that start from two empty disks)
+ * @param compareOnly compare and report, never send: the online verification ({@code dr:verify}). A
+ *        job in this mode appends nothing to the stream and tags nothing; a range that differs is
+ *        reported as mismatched only if no workload write touched it since the comparison began,
+ *        and is otherwise compared again later (docs/PROTOCOL.md §5.4). The engine starts a
+ *        verification's job with {@link #verification()} of its options and a resync's or a
+ *        repair's with {@link #sending()}, whatever this flag says in the options it was given.
  */
 public record ResyncOptions(int chunkBytes, int blockBytes, int segmentBytes, int segmentsInFlight, int threads,
-                            Duration queryTimeout, Duration retryMin, Duration retryMax, boolean initialReplication) {
+                            Duration queryTimeout, Duration retryMin, Duration retryMax, boolean initialReplication,
+                            boolean compareOnly) {
 
     public ResyncOptions {
         checkPowerOfTwo("chunkBytes", chunkBytes);
@@ -70,25 +77,39 @@ public record ResyncOptions(int chunkBytes, int blockBytes, int segmentBytes, in
      */
     public static ResyncOptions defaults() {
         return new ResyncOptions(32 << 10, 4 << 10, 8 << 20, 4, 2, Duration.ofMinutes(3), Duration.ofMillis(200),
-                Duration.ofSeconds(5), true);
+                Duration.ofSeconds(5), true, false);
     }
 
     public ResyncOptions withLevels(int chunk, int block, int segment) {
-        return new ResyncOptions(chunk, block, segment, segmentsInFlight, threads, queryTimeout, retryMin, retryMax, initialReplication);
+        return new ResyncOptions(chunk, block, segment, segmentsInFlight, threads, queryTimeout, retryMin, retryMax,
+                initialReplication, compareOnly);
     }
 
     public ResyncOptions withPipeline(int inFlight, int threadCount) {
         return new ResyncOptions(chunkBytes, blockBytes, segmentBytes, inFlight, threadCount, queryTimeout, retryMin,
-                retryMax, initialReplication);
+                retryMax, initialReplication, compareOnly);
     }
 
     public ResyncOptions withRetry(Duration timeout, Duration min, Duration max) {
-        return new ResyncOptions(chunkBytes, blockBytes, segmentBytes, segmentsInFlight, threads, timeout, min, max, initialReplication);
+        return new ResyncOptions(chunkBytes, blockBytes, segmentBytes, segmentsInFlight, threads, timeout, min, max,
+                initialReplication, compareOnly);
     }
 
     /** Options under which a newly protected disk owes no initial replication (see {@link #initialReplication}). */
     public ResyncOptions withoutInitialReplication() {
         return new ResyncOptions(chunkBytes, blockBytes, segmentBytes, segmentsInFlight, threads, queryTimeout, retryMin,
-                retryMax, false);
+                retryMax, false, compareOnly);
+    }
+
+    /** These options in compare-only mode (see {@link #compareOnly}): what a verification runs with. */
+    public ResyncOptions verification() {
+        return new ResyncOptions(chunkBytes, blockBytes, segmentBytes, segmentsInFlight, threads, queryTimeout, retryMin,
+                retryMax, initialReplication, true);
+    }
+
+    /** These options sending differing blocks (see {@link #compareOnly}): what a resync or a repair runs with. */
+    public ResyncOptions sending() {
+        return new ResyncOptions(chunkBytes, blockBytes, segmentBytes, segmentsInFlight, threads, queryTimeout, retryMin,
+                retryMax, initialReplication, false);
     }
 }

@@ -99,5 +99,15 @@ class ResyncCommandTest {
         public Optional<ResyncProgress> resyncProgress(DiskId disk) {
             return Optional.empty();
         }
+
+        @Override
+        public void verify(DiskId disk, org.secondsite.agent.internal.VerifyReport.Mode mode) {
+            throw new UnsupportedOperationException("dr:resync does not call this");
+        }
+
+        @Override
+        public Optional<org.secondsite.agent.internal.VerifyReport> verifyReport(DiskId disk) {
+            throw new UnsupportedOperationException("dr:resync does not call this");
+        }
     }
 }
