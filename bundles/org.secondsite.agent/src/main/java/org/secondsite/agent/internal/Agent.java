@@ -445,6 +445,17 @@ public final class Agent implements Closeable, ReplicationMonitor {
         }
     }
 
+    /** Why a tag of {@code group} would be refused now (see {@link #insertTag}), or empty. */
+    public String tagRefusal(GroupId group) {
+        java.util.Set<DiskId> resyncing = resyncing();
+        lock.lock();
+        try {
+            return closed ? "the agent is closed" : refusal(group, members(group), resyncing, true);
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /**
      * Holds every write of {@code group}'s disks (their {@code accept} waits) for the coordinated tag
      * {@code tagId}, until {@link #release}. A group with no disk here is "held" with no disk.

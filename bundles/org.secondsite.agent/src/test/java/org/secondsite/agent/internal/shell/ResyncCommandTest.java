@@ -99,5 +99,21 @@ class ResyncCommandTest {
         public Optional<ResyncProgress> resyncProgress(DiskId disk) {
             return Optional.empty();
         }
+
+        @Override
+        public org.secondsite.agent.internal.TagResult tag(GroupId group, String name,
+                                                           org.secondsite.api.model.TagKind kind) {
+            throw new UnsupportedOperationException("dr:resync does not call this");
+        }
+
+        @Override
+        public List<GroupId> groups() {
+            throw new UnsupportedOperationException("dr:resync does not call this");
+        }
+
+        @Override
+        public Optional<GroupId> groupOf(DiskId disk) {
+            throw new UnsupportedOperationException("dr:resync does not call this");
+        }
     }
 }
