@@ -1585,6 +1585,23 @@ public final class Agent implements Closeable, ReplicationMonitor {
         return tracker;
     }
 
+    /** For tests: the disk's batches held in memory (sealed, not acknowledged), in order. */
+    List<DeltaBatch> pendingBatches(DiskId disk) {
+        lock.lock();
+        try {
+            List<DeltaBatch> out = new ArrayList<>();
+            DiskStream s = disks.get(disk);
+            if (s != null) {
+                for (Sealed b : s.pending) {
+                    out.add(b.batch);
+                }
+            }
+            return out;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** For tests: the disk streams' pending batch sequences. */
     List<Long> pendingSequences(DiskId disk) {
         lock.lock();

@@ -23,7 +23,6 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
 import org.secondsite.api.model.ConsistencyTag;
-import org.secondsite.api.model.DiskId;
 import org.secondsite.api.model.GroupId;
 import org.secondsite.api.model.TagKind;
 import org.secondsite.wire.Message;
