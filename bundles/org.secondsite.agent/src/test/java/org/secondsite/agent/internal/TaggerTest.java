@@ -196,20 +196,20 @@ class TaggerTest {
      */
     @Test
     void aCoordinatedHoldBlocksTheGroupsWritesAndEndsByItselfAtTheBound() throws Exception {
-        try (Tagger t = tagger(TagOptions.defaults().withHold(Duration.ofMillis(300)))) {
+        try (Tagger t = tagger(TagOptions.defaults().withHold(Duration.ofMillis(2000)))) {
             ConsistencyTag lost = new ConsistencyTag(java.util.UUID.randomUUID(), "lost", TagKind.BOOKMARK,
                     java.time.Instant.now());
             t.onMessage(new org.secondsite.wire.Message.TagPrepare(APP, lost, 60_000));
-            await().atMost(BUDGET).until(() -> agent.isHeld(APP));
+            await().atMost(BUDGET).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(2)).until(() -> agent.isHeld(APP));
             CompletableFuture<Void> w = CompletableFuture.runAsync(() -> write(sinkA, 0));
-            await().atMost(BUDGET).until(w::isDone); // released by the agent at its 300 ms bound, not by a RELEASE
+            await().atMost(BUDGET).until(w::isDone); // released by the agent at its 2 s bound, not by a RELEASE
             assertFalse(agent.isHeld(APP));
             assertTrue(tags(A).isEmpty(), "a self-released hold inserts nothing");
 
             ConsistencyTag kept = new ConsistencyTag(java.util.UUID.randomUUID(), "kept", TagKind.BOOKMARK,
                     java.time.Instant.now());
             t.onMessage(new org.secondsite.wire.Message.TagPrepare(APP, kept, 60_000));
-            await().atMost(BUDGET).until(() -> agent.isHeld(APP));
+            await().atMost(BUDGET).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(2)).until(() -> agent.isHeld(APP));
             t.onMessage(new org.secondsite.wire.Message.TagRelease(kept.id(), true));
             await().atMost(BUDGET).until(() -> !agent.isHeld(APP));
             write(sinkA, 4096);
