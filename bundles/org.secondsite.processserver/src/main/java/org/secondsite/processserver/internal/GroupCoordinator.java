@@ -299,13 +299,14 @@ public final class GroupCoordinator {
                     why = "refused by " + round.refusals;
                     break;
                 }
-                if (round.held.size() == round.agents.size()) {
+                long now = System.nanoTime();
+                long until = round.firstHeld == 0 ? deadline : Math.min(deadline, round.firstHeld + bound.toNanos());
+                // the bound first: a last TAG_HELD after the first holder's bound passed must not commit
+                if (round.held.size() == round.agents.size() && now - until < 0) {
                     commit = true;
                     why = "";
                     break;
                 }
-                long now = System.nanoTime();
-                long until = round.firstHeld == 0 ? deadline : Math.min(deadline, round.firstHeld + bound.toNanos());
                 if (now - until >= 0) {
                     commit = false;
                     List<String> silent = new ArrayList<>(round.agents);
