@@ -486,9 +486,11 @@ public sealed interface Message {
      * none) are held for the tag.
      *
      * @param tagId the TAG_PREPARE's tag id
+     * @param written whether a change entered those disks' streams since the group's last checkpoint
+     *        (the coordinator skips a CHECKPOINT of a group no member wrote)
      * @param disks 0 to {@value WireProtocol#MAX_DISKS} disks, no duplicates
      */
-    record TagHeld(UUID tagId, List<DiskId> disks) implements Message {
+    record TagHeld(UUID tagId, boolean written, List<DiskId> disks) implements Message {
         public TagHeld {
             Objects.requireNonNull(tagId, "tagId");
             disks = List.copyOf(disks);

@@ -74,7 +74,7 @@ public final class MessageCodec {
             body = 16 + 1 + p.group().value().length() + 1 + 8 + 4 + 2
                     + p.tag().name().getBytes(StandardCharsets.UTF_8).length;
         } else if (m instanceof Message.TagHeld h) {
-            body = 16 + 2;
+            body = 16 + 1 + 2;
             for (DiskId d : h.disks()) {
                 body += 1 + d.value().length();
             }
@@ -185,6 +185,7 @@ public final class MessageCodec {
             w.utf8(p.tag().name().getBytes(StandardCharsets.UTF_8));
         } else if (m instanceof Message.TagHeld h) {
             uuid(w, h.tagId());
+            w.u8(h.written() ? 1 : 0);
             w.u16(h.disks().size());
             h.disks().forEach(d -> w.ascii8(d.value()));
         } else if (m instanceof Message.TagRefused r) {
@@ -304,6 +305,7 @@ public final class MessageCodec {
             case TAG_PREPARE -> decodeTagPrepare(r);
             case TAG_HELD -> {
                 UUID id = uuid(r, "tag id");
+                boolean written = bool(r, "written");
                 int n = r.u16Count("disk count", WireProtocol.MAX_DISKS);
                 List<DiskId> disks = new ArrayList<>(n);
                 java.util.Set<DiskId> seen = new java.util.HashSet<>();
@@ -314,7 +316,7 @@ public final class MessageCodec {
                     }
                     disks.add(d);
                 }
-                yield build(r, () -> new Message.TagHeld(id, disks));
+                yield build(r, () -> new Message.TagHeld(id, written, disks));
             }
             case TAG_REFUSED -> {
                 UUID id = uuid(r, "tag id");

@@ -57,8 +57,8 @@ class MessageCodecTest {
                 new Message.TagPrepare(org.secondsite.api.model.GroupId.of("erp"), new org.secondsite.api.model.ConsistencyTag(
                         new java.util.UUID(-1, 0), "checkpoint", org.secondsite.api.model.TagKind.CHECKPOINT,
                         Instant.EPOCH), WireProtocol.MAX_TAG_HOLD_MILLIS),
-                new Message.TagHeld(new java.util.UUID(1, 2), List.of(DiskId.of("db01:disk0"), DiskId.of("db01:disk1"))),
-                new Message.TagHeld(new java.util.UUID(1, 2), List.of()),
+                new Message.TagHeld(new java.util.UUID(1, 2), true, List.of(DiskId.of("db01:disk0"), DiskId.of("db01:disk1"))),
+                new Message.TagHeld(new java.util.UUID(1, 2), false, List.of()),
                 new Message.TagRefused(new java.util.UUID(1, 2), "pre-freeze hook exit 3"),
                 new Message.TagRelease(new java.util.UUID(1, 2), true),
                 new Message.TagRelease(new java.util.UUID(1, 2), false),
@@ -283,7 +283,7 @@ class MessageCodecTest {
         assertThrows(IllegalArgumentException.class, () -> new Message.TagPrepare(g, tag, 60_001));
         e = assertThrows(IllegalArgumentException.class, () -> new Message.TagRefused(id, ""));
         assertTrue(e.getMessage().contains("TAG_REFUSED carries a text saying why"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> new Message.TagHeld(id, List.of(DiskId.of("a"),
+        e = assertThrows(IllegalArgumentException.class, () -> new Message.TagHeld(id, true, List.of(DiskId.of("a"),
                 DiskId.of("a"))));
         assertTrue(e.getMessage().contains("duplicate disk"), e.getMessage());
         org.secondsite.api.model.ConsistencyTag surrogate = new org.secondsite.api.model.ConsistencyTag(id, "a\ud800",

@@ -164,7 +164,8 @@ class WirePropertiesTest {
         Arbitrary<Message> tagPrepare = Combinators.combine(ids(), tags(),
                 Arbitraries.integers().between(1, WireProtocol.MAX_TAG_HOLD_MILLIS))
                 .as((g, t, hold) -> new Message.TagPrepare(GroupId.of(g), t, hold));
-        Arbitrary<Message> tagHeld = Combinators.combine(tagId, disk.list().uniqueElements().ofMaxSize(20))
+        Arbitrary<Message> tagHeld = Combinators.combine(tagId, Arbitraries.of(true, false),
+                disk.list().uniqueElements().ofMaxSize(20))
                 .as(Message.TagHeld::new);
         Arbitrary<Message> tagRefused = Combinators.combine(tagId, texts()).as((id, t) -> new Message.TagRefused(id,
                 "refused: " + t));

@@ -111,6 +111,8 @@ public final class Agent implements Closeable, ReplicationMonitor {
 
     /** Groups whose writes are held for a coordinated tag: group -> the tag's id. Guarded by lock. */
     private final Map<GroupId, java.util.UUID> holds = new java.util.HashMap<>();
+    /** Groups checkpointed by the process server's coordinator: group -> until (nanoTime). Guarded by lock. */
+    private final Map<GroupId, Long> coordinatedUntil = new java.util.HashMap<>();
     /** Signalled when a hold ends. */
     private final Condition released = lock.newCondition();
     /** Control frames for the sender to send on the current connection (TAG_HELD, TAG_REFUSED, TAG_DONE). */
@@ -408,8 +410,9 @@ public final class Agent implements Closeable, ReplicationMonitor {
      * @param disks the disks of the group that got it (or are held), ascending
      * @param holdNanos how long writes of the group were excluded, in nanoseconds
      * @param refusal empty when done; otherwise why nothing was inserted (or held)
+     * @param written whether a change entered those disks since the group's last checkpoint (before this)
      */
-    public record Insertion(List<DiskId> disks, long holdNanos, String refusal) {
+    public record Insertion(List<DiskId> disks, long holdNanos, String refusal, boolean written) {
         public boolean ok() {
             return refusal.isEmpty();
         }
@@ -431,15 +434,17 @@ public final class Agent implements Closeable, ReplicationMonitor {
             List<DiskStream> members = members(group);
             String why = refusal(group, members, resyncing, true);
             if (!why.isEmpty()) {
-                return new Insertion(ids(members), 0, why);
+                return new Insertion(ids(members), 0, why, false);
             }
             long t0 = System.nanoTime();
+            boolean written = false;
             for (DiskStream s : members) {
+                written |= s.writesSinceCheckpoint;
                 s.openTags.add(tag);
                 s.seal();
                 s.writesSinceCheckpoint = false;
             }
-            return new Insertion(ids(members), System.nanoTime() - t0, "");
+            return new Insertion(ids(members), System.nanoTime() - t0, "", written);
         } finally {
             lock.unlock();
         }
@@ -469,10 +474,11 @@ public final class Agent implements Closeable, ReplicationMonitor {
             List<DiskStream> members = members(group);
             String why = refusal(group, members, resyncing, false);
             if (!why.isEmpty()) {
-                return new Insertion(ids(members), 0, why);
+                return new Insertion(ids(members), 0, why, false);
             }
             holds.put(group, tagId);
-            return new Insertion(ids(members), 0, "");
+            boolean written = members.stream().anyMatch(s -> s.writesSinceCheckpoint);
+            return new Insertion(ids(members), 0, "", written);
         } finally {
             lock.unlock();
         }
@@ -506,6 +512,23 @@ public final class Agent implements Closeable, ReplicationMonitor {
             lock.unlock();
         }
     }
+
+    /**
+     * The process server takes the checkpoints of {@code group} (it spans several agents): this agent
+     * takes none of its own for it during the next {@link #COORDINATED_CHECKPOINT_LEASE} (renewed by
+     * every coordinated checkpoint), as they would cover only this agent's disks of the group.
+     */
+    public void coordinatedCheckpoint(GroupId group) {
+        lock.lock();
+        try {
+            coordinatedUntil.put(group, System.nanoTime() + COORDINATED_CHECKPOINT_LEASE.toNanos());
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** How long a coordinated checkpoint suppresses this agent's own checkpoints of the group. */
+    public static final Duration COORDINATED_CHECKPOINT_LEASE = Duration.ofSeconds(10);
 
     /** Whether a coordinated tag holds the writes of {@code group} now. */
     public boolean isHeld(GroupId group) {
@@ -541,6 +564,13 @@ public final class Agent implements Closeable, ReplicationMonitor {
                 List<DiskStream> members = e.getValue();
                 if (members.stream().noneMatch(s -> s.writesSinceCheckpoint)) {
                     continue;
+                }
+                Long until = coordinatedUntil.get(e.getKey());
+                if (until != null) {
+                    if (until - System.nanoTime() > 0) {
+                        continue; // the process server checkpoints this group across its agents
+                    }
+                    coordinatedUntil.remove(e.getKey());
                 }
                 String why = refusal(e.getKey(), members, resyncing, true);
                 if (!why.isEmpty()) {

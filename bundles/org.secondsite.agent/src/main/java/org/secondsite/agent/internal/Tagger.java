@@ -331,6 +331,10 @@ public final class Tagger implements Closeable {
     private void prepare(Message.TagPrepare p) {
         UUID id = p.tag().id();
         GroupId group = p.group();
+        boolean checkpoint = p.tag().kind() == TagKind.CHECKPOINT;
+        if (checkpoint) {
+            agent.coordinatedCheckpoint(group);
+        }
         if (!busy.add(group)) {
             agent.sendControl(new Message.TagRefused(id, "another tag of group " + group + " is in progress on this agent"));
             return;
@@ -351,7 +355,7 @@ public final class Tagger implements Closeable {
             }
             if (!failed.isEmpty()) {
                 String notes = q.thaw();
-                LOG.log(Level.WARNING, "coordinated tag '" + p.tag().name() + "' (" + id + ") of group " + group
+                LOG.log(checkpoint ? Level.DEBUG : Level.WARNING, "coordinated tag '" + p.tag().name() + "' (" + id + ") of group " + group
                         + " refused: " + failed);
                 agent.sendControl(new Message.TagRefused(id, join(failed, notes)));
                 return;
@@ -361,7 +365,7 @@ public final class Tagger implements Closeable {
             active.put(id, c);
             handedOver = true;
             c.timer = timers.schedule(() -> expire(id), bound, TimeUnit.MILLISECONDS);
-            agent.sendControl(new Message.TagHeld(id, held.disks()));
+            agent.sendControl(new Message.TagHeld(id, held.written(), held.disks()));
         } catch (RuntimeException e) {
             LOG.log(Level.ERROR, "coordinated tag " + id + " of group " + group + ": " + e, e);
             if (!handedOver) {
@@ -428,7 +432,7 @@ public final class Tagger implements Closeable {
             note = "inserting the tag failed: " + e.getMessage();
         }
         long heldMicros = (System.nanoTime() - c.heldAt) / 1000;
-        if (inserted) {
+        if (inserted && c.tag.kind() != TagKind.CHECKPOINT) {
             remember(c.group, c.tag.name());
         }
         boolean done = inserted;

@@ -66,7 +66,9 @@ public final class GroupCoordinator {
          */
         VOID,
         /** Committed, but not every member confirmed in time: the point is listed only if all inserted it. */
-        UNCONFIRMED
+        UNCONFIRMED,
+        /** A CHECKPOINT of a group no member wrote since its last checkpoint: none was taken. */
+        IDLE
     }
 
     /**
@@ -97,6 +99,7 @@ public final class GroupCoordinator {
                 case REFUSED -> "Tag '" + name + "' of " + group + " refused: ";
                 case VOID -> "Tag '" + name + "' of " + group + " void (no recovery point will be listed): ";
                 case UNCONFIRMED -> "Tag '" + name + "' of " + group + " unconfirmed: ";
+                case IDLE -> "No checkpoint of " + group + ": ";
             };
             return status == Status.TAGGED ? head + (message.isEmpty() ? "" : System.lineSeparator() + "  " + message)
                     : head + message;
@@ -148,6 +151,73 @@ public final class GroupCoordinator {
 
     public Duration holdBound() {
         return hold;
+    }
+
+    // ------------------------------------------------------------------ checkpoints of groups spanning agents
+
+    private java.util.concurrent.ScheduledExecutorService checkpoints;
+    private java.util.concurrent.ExecutorService checkpointWork;
+
+    /**
+     * Every {@code interval}, each group whose disks belong to two or more agents, all connected,
+     * gets a coordinated CHECKPOINT (crash-consistent across its machines) unless no member wrote
+     * since the last one; agents then take no checkpoints of their own for it. Zero stops them.
+     */
+    public synchronized void checkpointEvery(Duration interval) {
+        if (checkpoints != null) {
+            checkpoints.shutdownNow();
+            checkpointWork.shutdown();
+            checkpoints = null;
+            checkpointWork = null;
+        }
+        if (interval.isZero()) {
+            return;
+        }
+        if (interval.toMillis() < 100 || interval.toMillis() > 3_600_000) {
+            throw new IllegalArgumentException("group checkpoint interval must be 100..3600000 ms or 0 (none), was "
+                    + interval.toMillis());
+        }
+        checkpoints = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> daemon(r,
+                "secondsite-ps-group-checkpoints"));
+        java.util.concurrent.ExecutorService work = java.util.concurrent.Executors.newCachedThreadPool(r -> daemon(r,
+                "secondsite-ps-group-checkpoint"));
+        checkpointWork = work;
+        checkpoints.scheduleAtFixedRate(() -> {
+            for (GroupId g : spanningGroups()) {
+                if (!busy.contains(g)) {
+                    try {
+                        work.execute(() -> tag(g, CHECKPOINT_NAME, TagKind.CHECKPOINT));
+                    } catch (java.util.concurrent.RejectedExecutionException e) {
+                        return; // stopping
+                    }
+                }
+            }
+        }, interval.toNanos(), interval.toNanos(), java.util.concurrent.TimeUnit.NANOSECONDS);
+    }
+
+    /** The name of coordinated CHECKPOINT tags (the agents' own carry the same). */
+    public static final String CHECKPOINT_NAME = "checkpoint";
+
+    /** Groups with disks on two or more agents, all of them connected. */
+    synchronized List<GroupId> spanningGroups() {
+        List<GroupId> out = new ArrayList<>();
+        for (Map.Entry<GroupId, Map<String, Set<DiskId>>> e : membership.entrySet()) {
+            if (e.getValue().size() >= 2 && connected.keySet().containsAll(e.getValue().keySet())) {
+                out.add(e.getKey());
+            }
+        }
+        return out;
+    }
+
+    /** Stops the checkpoints. */
+    public void close() {
+        checkpointEvery(Duration.ZERO);
+    }
+
+    private static Thread daemon(Runnable r, String name) {
+        Thread t = new Thread(r, name);
+        t.setDaemon(true);
+        return t;
     }
 
     // ------------------------------------------------------------------ membership
@@ -303,8 +373,8 @@ public final class GroupCoordinator {
                 long until = round.firstHeld == 0 ? deadline : Math.min(deadline, round.firstHeld + bound.toNanos());
                 // the bound first: a last TAG_HELD after the first holder's bound passed must not commit
                 if (round.held.size() == round.agents.size() && now - until < 0) {
-                    commit = true;
-                    why = "";
+                    commit = tag.kind() != TagKind.CHECKPOINT || round.written;
+                    why = commit ? "" : "no member wrote since the last checkpoint";
                     break;
                 }
                 if (now - until >= 0) {
@@ -327,8 +397,21 @@ public final class GroupCoordinator {
         Map<String, List<DiskId>> disks = round.heldDisks();
         Duration held = Duration.ofNanos(round.firstHeldNanos() == 0 ? 0 : releasedAt - round.firstHeldNanos());
         if (!commit) {
-            LOG.log(Level.WARNING, "coordinated tag '" + tag.name() + "' of group " + group + " refused: " + why);
-            return new Outcome(Status.REFUSED, group, tag.name(), tag.kind(), tag.id(), tag.time(), Map.of(), why, held);
+            // wait (bounded) until the agents that held have let go: a next tag of the group then finds them free
+            synchronized (round) {
+                long deadline = System.nanoTime() + bound.toNanos() + 1_000_000_000L;
+                while (round.heldAnswered() < round.held.size() && round.gone.isEmpty()) {
+                    long left = deadline - System.nanoTime();
+                    if (left <= 0) {
+                        break;
+                    }
+                    round.awaitNanos(left);
+                }
+            }
+            Status status = round.idle() ? Status.IDLE : Status.REFUSED;
+            LOG.log(tag.kind() == TagKind.CHECKPOINT ? Level.DEBUG : Level.WARNING, "coordinated tag '" + tag.name()
+                    + "' of group " + group + " " + status + ": " + why);
+            return new Outcome(status, group, tag.name(), tag.kind(), tag.id(), tag.time(), Map.of(), why, held);
         }
         // wait for every agent's TAG_DONE: it says whether the tag entered its streams
         synchronized (round) {
@@ -388,7 +471,7 @@ public final class GroupCoordinator {
     }
 
     private Outcome refused(GroupId group, String name, TagKind kind, UUID id, Instant time, String why) {
-        LOG.log(Level.WARNING, "coordinated tag '" + name + "' of group " + group + " refused: " + why);
+        LOG.log(kind == TagKind.CHECKPOINT ? Level.DEBUG : Level.WARNING, "coordinated tag '" + name + "' of group " + group + " refused: " + why);
         return new Outcome(Status.REFUSED, group, name, kind, id, time, Map.of(), why, Duration.ZERO);
     }
 
@@ -402,6 +485,8 @@ public final class GroupCoordinator {
         final Set<String> gone = new TreeSet<>();
         long firstHeld;
         boolean released;
+        /** Whether a member reported writes since the group's last checkpoint. */
+        boolean written;
 
         Round(Set<String> agents) {
             this.agents = new TreeSet<>(agents);
@@ -416,6 +501,7 @@ public final class GroupCoordinator {
                     firstHeld = System.nanoTime();
                 }
                 held.put(agent, h.disks());
+                written |= h.written();
             } else if (m instanceof Message.TagRefused r) {
                 if (held.containsKey(agent)) {
                     lateRefusals.put(agent, r.text()); // its hold expired: released by itself, nothing inserted
@@ -441,6 +527,22 @@ public final class GroupCoordinator {
                 }
                 notifyAll();
             }
+        }
+
+        /** Agents that held and since answered TAG_RELEASE or released by themselves. */
+        synchronized int heldAnswered() {
+            int n = 0;
+            for (String a : held.keySet()) {
+                if (done.containsKey(a) || lateRefusals.containsKey(a)) {
+                    n++;
+                }
+            }
+            return n;
+        }
+
+        /** All members held and none had written (a CHECKPOINT then is skipped). */
+        synchronized boolean idle() {
+            return held.size() == agents.size() && refusals.isEmpty() && !written;
         }
 
         synchronized long firstHeldNanos() {

@@ -1482,6 +1482,7 @@ public final class ProcessServer implements Closeable, ReplicationMonitor {
         } finally {
             lock.unlock();
         }
+        coordinator.close();
         synchronized (this) {
             closeQuietly(server);
             server = null;

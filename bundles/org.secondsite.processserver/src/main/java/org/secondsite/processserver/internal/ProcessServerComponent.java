@@ -73,6 +73,7 @@ public final class ProcessServerComponent implements ReplicationMonitor {
             throw new IllegalArgumentException("tagPrepareMillis must be >= 1, was " + c.tagPrepareMillis());
         }
         ps.coordinator().settings(Duration.ofMillis(c.tagHoldMillis()), Duration.ofMillis(c.tagPrepareMillis()));
+        ps.coordinator().checkpointEvery(Duration.ofMillis(c.groupCheckpointMillis()));
     }
 
     /** The coordinator of tags of consistency groups spanning several agents of this process server. */

@@ -48,4 +48,9 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
     @AttributeDefinition(name = "Tag prepare timeout", description = "Milliseconds the agents of a group may take "
             + "to answer a coordinated tag's TAG_PREPARE (their pre-freeze hooks run first); then it is refused")
     long tagPrepareMillis() default 60000;
+
+    @AttributeDefinition(name = "Group checkpoint interval", description = "Milliseconds (100..3600000; 0 = none) "
+            + "between crash-consistent checkpoints of consistency groups whose disks belong to several agents, "
+            + "coordinated by this process server (groups of one agent are checkpointed by that agent)")
+    long groupCheckpointMillis() default 1000;
 }

@@ -206,7 +206,7 @@ class GroupCoordinatorTest {
             boolean expired = a == agents.get(0);
             a.coordination(m -> {
                 if (m instanceof org.secondsite.wire.Message.TagPrepare p) {
-                    a.sendControl(new org.secondsite.wire.Message.TagHeld(p.tag().id(), List.of(disk)));
+                    a.sendControl(new org.secondsite.wire.Message.TagHeld(p.tag().id(), true, List.of(disk)));
                 } else if (m instanceof org.secondsite.wire.Message.TagRelease rel) {
                     a.sendControl(expired
                             ? new org.secondsite.wire.Message.TagDone(rel.tagId(), false, "hold had expired")
@@ -233,5 +233,32 @@ class GroupCoordinatorTest {
         assertTrue(r.message().contains("not connected with capability tag.coordination: agent-9 [old01:disk0]"),
                 r.message());
         assertFalse(agents.get(0).isHeld(ERP));
+    }
+
+    /**
+     * Groups spanning agents get coordinated CHECKPOINT tags (one id on both agents' disks, also on
+     * the disk that was not written); a group no member wrote since gets none.
+     */
+    @Test
+    void groupsSpanningAgentsGetCoordinatedCheckpointsAndIdleOnesNone() throws Exception {
+        ChangeSink db = agent("agent-1", DB, true, Duration.ofSeconds(10));
+        agent("agent-2", APP, true, Duration.ofSeconds(10));
+        awaitMembers(2);
+        write(db, 0);
+        ps.coordinator().checkpointEvery(Duration.ofMillis(200));
+        await().atMost(BUDGET).until(() -> spooledTags(DB).stream().anyMatch(t -> t.kind() == TagKind.CHECKPOINT)
+                && spooledTags(APP).stream().anyMatch(t -> t.kind() == TagKind.CHECKPOINT));
+        ps.coordinator().checkpointEvery(Duration.ZERO);
+        await().atMost(BUDGET).until(() -> spooledTags(DB).size() == spooledTags(APP).size());
+        assertEquals(spooledTags(DB), spooledTags(APP), "the same checkpoints on both agents' disks");
+        assertEquals(1, spooledTags(DB).size(), "one write, one checkpoint: later rounds found the group idle");
+        assertEquals(GroupCoordinator.Status.IDLE, ps.coordinator().tag(ERP, GroupCoordinator.CHECKPOINT_NAME,
+                TagKind.CHECKPOINT).status());
+        write(db, 4096);
+        GroupCoordinator.Outcome r = ps.coordinator().tag(ERP, GroupCoordinator.CHECKPOINT_NAME, TagKind.CHECKPOINT);
+        assertEquals(GroupCoordinator.Status.TAGGED, r.status(), r.summary());
+        await().atMost(BUDGET).until(() -> spooledTags(DB).size() == 2 && spooledTags(APP).size() == 2);
+        assertEquals(List.of(List.of(0L), List.of(4096L)), split(DB, spooledTags(DB).get(0).id()));
+        assertEquals(List.of(List.of(0L, 4096L), List.of()), split(DB, r.tagId()));
     }
 }
