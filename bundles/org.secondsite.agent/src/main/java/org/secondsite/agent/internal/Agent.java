@@ -109,8 +109,12 @@ public final class Agent implements Closeable, ReplicationMonitor {
     private long connections;
     private DiskId lastServed;
 
-    /** Groups whose writes are held for a coordinated tag: group -> the tag's id. Guarded by lock. */
-    private final Map<GroupId, java.util.UUID> holds = new java.util.HashMap<>();
+    /** Groups whose writes are held for a coordinated tag. Guarded by lock. */
+    private final Map<GroupId, Hold> holds = new java.util.HashMap<>();
+
+    /** A hold of a group's writes for the coordinated tag {@code tagId}, at most until {@code untilNanos}. */
+    private record Hold(java.util.UUID tagId, long untilNanos) {
+    }
     /** Groups checkpointed by the process server's coordinator: group -> until (nanoTime). Guarded by lock. */
     private final Map<GroupId, Long> coordinatedUntil = new java.util.HashMap<>();
     /** Signalled when a hold ends. */
@@ -463,10 +467,12 @@ public final class Agent implements Closeable, ReplicationMonitor {
 
     /**
      * Holds every write of {@code group}'s disks (their {@code accept} waits) for the coordinated tag
-     * {@code tagId}, until {@link #release}. A group with no disk here is "held" with no disk.
+     * {@code tagId}, until {@link #release}, and never longer than {@code bound}: a write waiting
+     * when it passes ends the hold itself (a later {@link #release} then inserts nothing). A group
+     * with no disk here is "held" with no disk.
      * Refused when a disk of the group cannot be consistent now or another tag holds the group.
      */
-    public Insertion hold(GroupId group, java.util.UUID tagId) {
+    public Insertion hold(GroupId group, java.util.UUID tagId, Duration bound) {
         java.util.Set<DiskId> resyncing = resyncing();
         lock.lock();
         try {
@@ -476,7 +482,7 @@ public final class Agent implements Closeable, ReplicationMonitor {
             if (!why.isEmpty()) {
                 return new Insertion(ids(members), 0, why, false);
             }
-            holds.put(group, tagId);
+            holds.put(group, new Hold(tagId, System.nanoTime() + bound.toNanos()));
             boolean written = members.stream().anyMatch(s -> s.writesSinceCheckpoint);
             return new Insertion(ids(members), 0, "", written);
         } finally {
@@ -492,7 +498,13 @@ public final class Agent implements Closeable, ReplicationMonitor {
     public boolean release(GroupId group, java.util.UUID tagId, ConsistencyTag tag) throws IOException {
         lock.lock();
         try {
-            if (!tagId.equals(holds.get(group))) {
+            Hold h = holds.get(group);
+            if (h == null || !h.tagId().equals(tagId)) {
+                return false;
+            }
+            if (h.untilNanos() - System.nanoTime() <= 0) {
+                holds.remove(group); // its bound passed: too late to insert the tag
+                released.signalAll();
                 return false;
             }
             try {
@@ -529,6 +541,30 @@ public final class Agent implements Closeable, ReplicationMonitor {
 
     /** How long a coordinated checkpoint suppresses this agent's own checkpoints of the group. */
     public static final Duration COORDINATED_CHECKPOINT_LEASE = Duration.ofSeconds(10);
+
+    /** Waits while a coordinated tag holds {@code group}, ending the hold at its bound. Lock held. */
+    private void awaitNotHeld(GroupId group) {
+        boolean interrupted = false;
+        Hold h;
+        while ((h = holds.get(group)) != null && !closed) {
+            long left = h.untilNanos() - System.nanoTime();
+            if (left <= 0) {
+                holds.remove(group);
+                released.signalAll();
+                LOG.log(Level.WARNING, "group " + group + ": hold for coordinated tag " + h.tagId()
+                        + " reached its bound; writes go on, the tag will not be inserted");
+                break;
+            }
+            try {
+                released.awaitNanos(left);
+            } catch (InterruptedException e) {
+                interrupted = true; // keep waiting (the hold is bounded), restore the flag afterwards
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
 
     /** Whether a coordinated tag holds the writes of {@code group} now. */
     public boolean isHeld(GroupId group) {
@@ -641,7 +677,7 @@ public final class Agent implements Closeable, ReplicationMonitor {
             return "group " + group + " has no disk protected by this agent (groups here: " + groupsLocked() + ")";
         }
         if (holds.containsKey(group)) {
-            return "group " + group + " is held for coordinated tag " + holds.get(group);
+            return "group " + group + " is held for coordinated tag " + holds.get(group).tagId();
         }
         for (DiskStream s : members) {
             if (!s.tracking.consistent()) {
@@ -836,16 +872,14 @@ public final class Agent implements Closeable, ReplicationMonitor {
             long cost = (r.hasData() ? r.length() : 0) + RECORD_OVERHEAD;
             lock.lock();
             try {
-                while (holds.containsKey(group) && !closed && !removed) {
-                    released.awaitUninterruptibly(); // a coordinated tag holds the group: bounded by its hold
-                }
+                awaitNotHeld(group); // a coordinated tag holds the group: at most its bound
                 if (closed || removed) {
                     throw new IOException("disk " + disk + " is no longer protected by this agent");
                 }
-                writesSinceCheckpoint = true;
                 if (guard != null && writtenSince(guard.token, r.offset(), r.offset() + r.length())) {
                     return false;
                 }
+                writesSinceCheckpoint = true;
                 if (!readers.isEmpty() && guard == null) {
                     recentWrites.addLast(new long[] {++writeCounter, r.offset(), r.offset() + r.length()});
                 }

@@ -347,8 +347,9 @@ public final class Tagger implements Closeable {
                 failed = "released by the process server before the hold began";
             }
             Agent.Insertion held = null;
+            long bound = Math.min(p.holdMillis(), options.hold().toMillis());
             if (failed.isEmpty()) {
-                held = agent.hold(group, id);
+                held = agent.hold(group, id, Duration.ofMillis(bound));
                 if (!held.ok()) {
                     failed = held.refusal();
                 }
@@ -360,7 +361,6 @@ public final class Tagger implements Closeable {
                 agent.sendControl(new Message.TagRefused(id, join(failed, notes)));
                 return;
             }
-            long bound = Math.min(p.holdMillis(), options.hold().toMillis());
             Coordinated c = new Coordinated(group, p.tag(), q, bound);
             active.put(id, c);
             handedOver = true;

