@@ -144,6 +144,8 @@ class GroupCoordinatorTest {
         GroupCoordinator.Outcome r = ps.coordinator().tag(ERP, "month-end", TagKind.APPLICATION);
         assertEquals(GroupCoordinator.Status.TAGGED, r.status(), r.summary());
         assertEquals(Map.of("agent-1", List.of(DB), "agent-2", List.of(APP)), r.disks());
+        assertTrue(r.hold().compareTo(ps.coordinator().holdBound()) < 0, "writes held " + r.hold()
+                + ", within the bound " + ps.coordinator().holdBound());
         write(db, 4096);
         write(app, 4096);
         await().atMost(BUDGET).until(() -> ps.spooled(DB).stream().mapToLong(b -> b.records().size()).sum() == 2
