@@ -211,7 +211,7 @@ public final class BatchDecoder {
             int code = r.u8("tag " + i + " kind");
             TagKind kind = Codes.tagKind(code);
             if (kind == null) {
-                throw r.error("tag " + i + " kind", "is " + code + ", must be 0 (application), 1 (bookmark) or 2 (planned failover)");
+                throw r.error("tag " + i + " kind", "is " + code + ", must be 0 (application), 1 (bookmark), 2 (planned failover) or 3 (checkpoint)");
             }
             long micros = r.i64("tag " + i + " time");
             String name = r.utf8("tag " + i + " name", 1, WireProtocol.MAX_TAG_NAME_BYTES);

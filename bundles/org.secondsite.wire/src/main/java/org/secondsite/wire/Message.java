@@ -10,8 +10,10 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.SortedMap;
 import java.util.TreeMap;
+import java.util.UUID;
 
 import org.secondsite.api.appliance.Role;
+import org.secondsite.api.model.ConsistencyTag;
 import org.secondsite.api.model.DiskId;
 import org.secondsite.api.model.GroupId;
 import org.secondsite.wire.internal.Fields;
@@ -438,6 +440,128 @@ public sealed interface Message {
         @Override
         public MessageType type() {
             return MessageType.HASHES;
+        }
+    }
+
+    /**
+     * Process server to agent (capability {@code tag.coordination}): run the pre-freeze hooks
+     * (APPLICATION), then hold every write of the agent's disks of {@code group}, answer TAG_HELD,
+     * and keep holding until TAG_RELEASE, at most {@code holdMillis} after the hold began.
+     *
+     * @param group the consistency group
+     * @param tag the tag to insert on a committing TAG_RELEASE (its time truncated to microseconds)
+     * @param holdMillis longest hold, 1 to {@value WireProtocol#MAX_TAG_HOLD_MILLIS}
+     */
+    record TagPrepare(GroupId group, ConsistencyTag tag, int holdMillis) implements Message {
+        public TagPrepare {
+            Objects.requireNonNull(group, "group");
+            Objects.requireNonNull(tag, "tag");
+            Fields.micros(tag.time());
+            tag = new ConsistencyTag(tag.id(), tag.name(), tag.kind(), tag.time().truncatedTo(ChronoUnit.MICROS));
+            int bytes;
+            try {
+                bytes = java.nio.charset.StandardCharsets.UTF_8.newEncoder()
+                        .encode(java.nio.CharBuffer.wrap(tag.name())).remaining();
+            } catch (java.nio.charset.CharacterCodingException e) {
+                throw new IllegalArgumentException("tag name '" + tag.name() + "' is not valid UTF-16 (unpaired surrogate)");
+            }
+            if (bytes > WireProtocol.MAX_TAG_NAME_BYTES) {
+                throw new IllegalArgumentException("tag name has " + bytes + " UTF-8 bytes, at most "
+                        + WireProtocol.MAX_TAG_NAME_BYTES);
+            }
+            if (holdMillis < 1 || holdMillis > WireProtocol.MAX_TAG_HOLD_MILLIS) {
+                throw new IllegalArgumentException("hold must be 1.." + WireProtocol.MAX_TAG_HOLD_MILLIS + " ms: "
+                        + holdMillis);
+            }
+        }
+
+        @Override
+        public MessageType type() {
+            return MessageType.TAG_PREPARE;
+        }
+    }
+
+    /**
+     * Agent to process server: the writes of {@code disks} (the agent's disks of the group, maybe
+     * none) are held for the tag.
+     *
+     * @param tagId the TAG_PREPARE's tag id
+     * @param written whether a change entered those disks' streams since the group's last checkpoint
+     *        (the coordinator skips a CHECKPOINT of a group no member wrote)
+     * @param disks 0 to {@value WireProtocol#MAX_DISKS} disks, no duplicates
+     */
+    record TagHeld(UUID tagId, boolean written, List<DiskId> disks) implements Message {
+        public TagHeld {
+            Objects.requireNonNull(tagId, "tagId");
+            disks = List.copyOf(disks);
+            if (disks.size() > WireProtocol.MAX_DISKS) {
+                throw new IllegalArgumentException("at most " + WireProtocol.MAX_DISKS + " disks: " + disks.size());
+            }
+            if (new HashSet<>(disks).size() != disks.size()) {
+                throw new IllegalArgumentException("duplicate disk in " + disks);
+            }
+        }
+
+        @Override
+        public MessageType type() {
+            return MessageType.TAG_HELD;
+        }
+    }
+
+    /**
+     * Agent to process server: the tag is refused (hook failed, group inconsistent, ...), or the
+     * hold expired before TAG_RELEASE and the agent released by itself (the tag is void).
+     *
+     * @param tagId the TAG_PREPARE's tag id
+     * @param text why, not empty
+     */
+    record TagRefused(UUID tagId, String text) implements Message {
+        public TagRefused {
+            Objects.requireNonNull(tagId, "tagId");
+            text = Fields.normalizeText(text);
+            if (text.isEmpty()) {
+                throw new IllegalArgumentException("TAG_REFUSED carries a text saying why");
+            }
+        }
+
+        @Override
+        public MessageType type() {
+            return MessageType.TAG_REFUSED;
+        }
+    }
+
+    /**
+     * Process server to agent: end the hold of {@code tagId}; with {@code commit} insert the tag
+     * into every held disk's stream first.
+     */
+    record TagRelease(UUID tagId, boolean commit) implements Message {
+        public TagRelease {
+            Objects.requireNonNull(tagId, "tagId");
+        }
+
+        @Override
+        public MessageType type() {
+            return MessageType.TAG_RELEASE;
+        }
+    }
+
+    /**
+     * Agent to process server, the answer to TAG_RELEASE: whether the tag entered the streams
+     * of the held disks.
+     *
+     * @param tagId the tag id
+     * @param inserted whether the tag was inserted (false: not committed, or no longer held)
+     * @param text empty, or a note (why not inserted, a post-thaw hook that failed)
+     */
+    record TagDone(UUID tagId, boolean inserted, String text) implements Message {
+        public TagDone {
+            Objects.requireNonNull(tagId, "tagId");
+            text = Fields.normalizeText(text);
+        }
+
+        @Override
+        public MessageType type() {
+            return MessageType.TAG_DONE;
         }
     }
 

@@ -6,12 +6,16 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.UUID;
 import java.util.function.Supplier;
 import java.util.zip.CRC32C;
 
 import org.secondsite.api.appliance.Role;
+import org.secondsite.api.model.ConsistencyTag;
 import org.secondsite.api.model.DiskId;
 import org.secondsite.api.model.GroupId;
+import org.secondsite.api.model.TagKind;
+import org.secondsite.wire.internal.Codes;
 import org.secondsite.wire.internal.Fields;
 import org.secondsite.wire.internal.WireReader;
 import org.secondsite.wire.internal.WireWriter;
@@ -66,6 +70,20 @@ public final class MessageCodec {
             body = 8 + 1 + q.disk().value().length() + 4 + 8 + 2 + 12 * q.ranges().size();
         } else if (m instanceof Message.Hashes h) {
             body = 8 + 1 + h.disk().value().length() + 4 + 8 + 1 + textLength(h.text()) + 4 + h.count() * WireProtocol.HASH_BYTES;
+        } else if (m instanceof Message.TagPrepare p) {
+            body = 16 + 1 + p.group().value().length() + 1 + 8 + 4 + 2
+                    + p.tag().name().getBytes(StandardCharsets.UTF_8).length;
+        } else if (m instanceof Message.TagHeld h) {
+            body = 16 + 1 + 2;
+            for (DiskId d : h.disks()) {
+                body += 1 + d.value().length();
+            }
+        } else if (m instanceof Message.TagRefused r) {
+            body = 16 + textLength(r.text());
+        } else if (m instanceof Message.TagRelease) {
+            body = 16 + 1;
+        } else if (m instanceof Message.TagDone d) {
+            body = 16 + 1 + textLength(d.text());
         } else {
             throw new IllegalArgumentException("not a control message: " + m);
         }
@@ -158,6 +176,28 @@ public final class MessageCodec {
             w.text(h.text());
             w.i32(h.count());
             w.bytes(h.hashes());
+        } else if (m instanceof Message.TagPrepare p) {
+            uuid(w, p.tag().id());
+            w.ascii8(p.group().value());
+            w.u8(Codes.tagKind(p.tag().kind()));
+            w.i64(Fields.micros(p.tag().time()));
+            w.i32(p.holdMillis());
+            w.utf8(p.tag().name().getBytes(StandardCharsets.UTF_8));
+        } else if (m instanceof Message.TagHeld h) {
+            uuid(w, h.tagId());
+            w.u8(h.written() ? 1 : 0);
+            w.u16(h.disks().size());
+            h.disks().forEach(d -> w.ascii8(d.value()));
+        } else if (m instanceof Message.TagRefused r) {
+            uuid(w, r.tagId());
+            w.text(r.text());
+        } else if (m instanceof Message.TagRelease r) {
+            uuid(w, r.tagId());
+            w.u8(r.commit() ? 1 : 0);
+        } else if (m instanceof Message.TagDone d) {
+            uuid(w, d.tagId());
+            w.u8(d.inserted() ? 1 : 0);
+            w.text(d.text());
         }
         return w.finish(new CRC32C());
     }
@@ -262,6 +302,38 @@ public final class MessageCodec {
             }
             case HASH_QUERY -> decodeHashQuery(r);
             case HASHES -> decodeHashes(r);
+            case TAG_PREPARE -> decodeTagPrepare(r);
+            case TAG_HELD -> {
+                UUID id = uuid(r, "tag id");
+                boolean written = bool(r, "written");
+                int n = r.u16Count("disk count", WireProtocol.MAX_DISKS);
+                List<DiskId> disks = new ArrayList<>(n);
+                java.util.Set<DiskId> seen = new java.util.HashSet<>();
+                for (int i = 0; i < n; i++) {
+                    DiskId d = diskId(r, "disk id " + i);
+                    if (!seen.add(d)) {
+                        throw r.error("disk id " + i, "'" + d + "' is listed twice");
+                    }
+                    disks.add(d);
+                }
+                yield build(r, () -> new Message.TagHeld(id, written, disks));
+            }
+            case TAG_REFUSED -> {
+                UUID id = uuid(r, "tag id");
+                String text = r.utf8("text", 1, WireProtocol.MAX_TEXT_BYTES);
+                yield build(r, () -> new Message.TagRefused(id, text));
+            }
+            case TAG_RELEASE -> {
+                UUID id = uuid(r, "tag id");
+                boolean commit = bool(r, "commit");
+                yield build(r, () -> new Message.TagRelease(id, commit));
+            }
+            case TAG_DONE -> {
+                UUID id = uuid(r, "tag id");
+                boolean inserted = bool(r, "inserted");
+                String text = r.utf8("text", 0, WireProtocol.MAX_TEXT_BYTES);
+                yield build(r, () -> new Message.TagDone(id, inserted, text));
+            }
             case BATCH -> throw new WireFormatException("BATCH frames are decoded by BatchDecoder, not MessageCodec");
         };
         r.expectEnd();
@@ -380,6 +452,47 @@ public final class MessageCodec {
         ByteBuffer view = r.slice(count * WireProtocol.HASH_BYTES, "hashes");
         ByteBuffer hashes = ByteBuffer.allocate(view.remaining()).put(view).flip();
         return build(r, () -> new Message.Hashes(id, disk, blockSize, applied, status, text, hashes));
+    }
+
+    private static Message decodeTagPrepare(WireReader r) throws WireFormatException {
+        UUID id = uuid(r, "tag id");
+        String groupValue = r.id("group id");
+        GroupId group;
+        try {
+            group = GroupId.of(groupValue);
+        } catch (IllegalArgumentException e) {
+            throw r.error("group id", e.getMessage());
+        }
+        int code = r.u8("kind");
+        TagKind kind = Codes.tagKind(code);
+        if (kind == null) {
+            throw r.error("kind", "is " + code + ", must be 0 (application), 1 (bookmark), 2 (planned failover) or "
+                    + "3 (checkpoint)");
+        }
+        long micros = r.i64("time");
+        int hold = r.i32("hold millis", 1, WireProtocol.MAX_TAG_HOLD_MILLIS);
+        String name = r.utf8("name", 1, WireProtocol.MAX_TAG_NAME_BYTES);
+        return build(r, () -> new Message.TagPrepare(group,
+                new ConsistencyTag(id, name, kind, Fields.instant(micros)), hold));
+    }
+
+    private static UUID uuid(WireReader r, String field) throws WireFormatException {
+        long hi = r.i64(field);
+        long lo = r.i64(field);
+        return new UUID(hi, lo);
+    }
+
+    private static void uuid(WireWriter w, UUID id) {
+        w.i64(id.getMostSignificantBits());
+        w.i64(id.getLeastSignificantBits());
+    }
+
+    private static boolean bool(WireReader r, String field) throws WireFormatException {
+        int v = r.u8(field);
+        if (v > 1) {
+            throw r.error(field, "is " + v + ", must be 0 or 1");
+        }
+        return v == 1;
     }
 
     private static int blockSize(WireReader r) throws WireFormatException {

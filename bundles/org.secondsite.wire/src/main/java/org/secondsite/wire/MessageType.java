@@ -16,9 +16,19 @@ public enum MessageType {
     /** Asks the block hashes of replica ranges (capability {@code resync.hash}); added in version 1 before the first release. */
     HASH_QUERY(11),
     /** Answers a HASH_QUERY (capability {@code resync.hash}); added in version 1 before the first release. */
-    HASHES(12);
+    HASHES(12),
+    /** Process server to agent: hold the group's writes for a coordinated tag (capability {@code tag.coordination}). */
+    TAG_PREPARE(13),
+    /** Agent to process server: the group's writes are held (capability {@code tag.coordination}). */
+    TAG_HELD(14),
+    /** Agent to process server: the tag cannot be held, or the hold expired before TAG_RELEASE (capability {@code tag.coordination}). */
+    TAG_REFUSED(15),
+    /** Process server to agent: end the hold, inserting the tag or not (capability {@code tag.coordination}). */
+    TAG_RELEASE(16),
+    /** Agent to process server: the hold ended on TAG_RELEASE; whether the tag entered the streams (capability {@code tag.coordination}). */
+    TAG_DONE(17);
 
-    private static final MessageType[] BY_CODE = new MessageType[13];
+    private static final MessageType[] BY_CODE = new MessageType[18];
 
     static {
         for (MessageType t : values()) {

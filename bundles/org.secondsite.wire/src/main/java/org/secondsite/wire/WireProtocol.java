@@ -66,6 +66,14 @@ public final class WireProtocol {
     /** Most HASH_QUERY a sender may have unanswered on one connection; a receiver may refuse more. */
     public static final int MAX_HASH_QUERIES_IN_FLIGHT = 1024;
 
+    /**
+     * Capability (HELLO) of an agent that takes part in cross-machine consistency groups: it
+     * answers TAG_PREPARE and TAG_RELEASE (§3.13-§3.17, §7).
+     */
+    public static final String CAPABILITY_TAG_COORDINATION = "tag.coordination";
+    /** Longest hold of a group's writes a TAG_PREPARE may ask for: 60 s. */
+    public static final int MAX_TAG_HOLD_MILLIS = 60_000;
+
     private WireProtocol() {
     }
 

@@ -50,7 +50,20 @@ class MessageCodecTest {
                         new Message.HashQuery.Range(196608, 100))),
                 new Message.Hashes(7, DiskId.of("d"), 4096, 41, HashStatus.OK, "", ByteBuffer.wrap(new byte[32])),
                 new Message.Hashes(8, DiskId.of("d"), 4096, 12, HashStatus.RETRY, "replica at 12, needs 41",
-                        ByteBuffer.allocate(0)));
+                        ByteBuffer.allocate(0)),
+                new Message.TagPrepare(org.secondsite.api.model.GroupId.of("erp"), new org.secondsite.api.model.ConsistencyTag(
+                        new java.util.UUID(1, 2), "nightly 日本", org.secondsite.api.model.TagKind.APPLICATION,
+                        Instant.parse("2025-01-02T03:04:05.123456Z")), 2000),
+                new Message.TagPrepare(org.secondsite.api.model.GroupId.of("erp"), new org.secondsite.api.model.ConsistencyTag(
+                        new java.util.UUID(-1, 0), "checkpoint", org.secondsite.api.model.TagKind.CHECKPOINT,
+                        Instant.EPOCH), WireProtocol.MAX_TAG_HOLD_MILLIS),
+                new Message.TagHeld(new java.util.UUID(1, 2), true, List.of(DiskId.of("db01:disk0"), DiskId.of("db01:disk1"))),
+                new Message.TagHeld(new java.util.UUID(1, 2), false, List.of()),
+                new Message.TagRefused(new java.util.UUID(1, 2), "pre-freeze hook exit 3"),
+                new Message.TagRelease(new java.util.UUID(1, 2), true),
+                new Message.TagRelease(new java.util.UUID(1, 2), false),
+                new Message.TagDone(new java.util.UUID(1, 2), true, ""),
+                new Message.TagDone(new java.util.UUID(1, 2), false, "hold expired"));
         for (Message m : all) {
             assertEquals(m, roundTrip(m), m.toString());
         }
@@ -257,6 +270,41 @@ class MessageCodecTest {
         assertEquals(3, back.count());
         assertEquals(ByteBuffer.wrap(raw), back.hashes());
         assertEquals(3, q.withRequestId(2).blockCount() + 2);
+    }
+
+    @Test
+    void tagMessagesRefuseInvalidContent() {
+        java.util.UUID id = new java.util.UUID(1, 2);
+        org.secondsite.api.model.ConsistencyTag tag = new org.secondsite.api.model.ConsistencyTag(id, "t",
+                org.secondsite.api.model.TagKind.BOOKMARK, Instant.EPOCH);
+        org.secondsite.api.model.GroupId g = org.secondsite.api.model.GroupId.of("g");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new Message.TagPrepare(g, tag, 0));
+        assertTrue(e.getMessage().contains("hold must be 1..60000 ms: 0"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> new Message.TagPrepare(g, tag, 60_001));
+        e = assertThrows(IllegalArgumentException.class, () -> new Message.TagRefused(id, ""));
+        assertTrue(e.getMessage().contains("TAG_REFUSED carries a text saying why"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> new Message.TagHeld(id, true, List.of(DiskId.of("a"),
+                DiskId.of("a"))));
+        assertTrue(e.getMessage().contains("duplicate disk"), e.getMessage());
+        org.secondsite.api.model.ConsistencyTag surrogate = new org.secondsite.api.model.ConsistencyTag(id, "a\ud800",
+                org.secondsite.api.model.TagKind.BOOKMARK, Instant.EPOCH);
+        assertThrows(IllegalArgumentException.class, () -> new Message.TagPrepare(g, surrogate, 1));
+    }
+
+    @Test
+    void tagMessageDecodingNamesWhatIsWrong() throws Exception {
+        byte[] release = Frames.bytes(MessageCodec.encode(new Message.TagRelease(new java.util.UUID(1, 2), true)));
+        release[2 + 16] = 2; // commit flag
+        assertMessage("commit", Frames.fixCrc(release));
+        byte[] prepare = Frames.bytes(MessageCodec.encode(new Message.TagPrepare(org.secondsite.api.model.GroupId.of("g"),
+                new org.secondsite.api.model.ConsistencyTag(new java.util.UUID(1, 2), "t",
+                        org.secondsite.api.model.TagKind.BOOKMARK, Instant.EPOCH), 5)));
+        prepare[2 + 16 + 2] = 9; // kind
+        assertMessage("must be 0 (application), 1 (bookmark), 2 (planned failover) or 3 (checkpoint)",
+                Frames.fixCrc(prepare));
+        prepare[2 + 16 + 2] = 3;
+        java.nio.ByteBuffer.wrap(prepare).putInt(2 + 16 + 2 + 1 + 8, 60_001); // hold
+        assertMessage("hold millis", Frames.fixCrc(prepare));
     }
 
     @Test

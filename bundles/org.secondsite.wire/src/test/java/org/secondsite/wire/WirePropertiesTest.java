@@ -160,8 +160,20 @@ class WirePropertiesTest {
                 Arbitraries.longs().between(0, Long.MAX_VALUE), Arbitraries.of(HashStatus.RETRY, HashStatus.FAILED), texts())
                 .as((id, d, bs, applied, status, text) -> new Message.Hashes(id, d, bs, applied, status,
                         "because " + text, ByteBuffer.allocate(0)));
-        return Arbitraries.oneOf(hello, helloAck, ack, resend, heartbeat, error, query, point, diskInfo, hashQuery,
-                hashesOk, hashesRefused);
+        Arbitrary<UUID> tagId = Combinators.combine(Arbitraries.longs(), Arbitraries.longs()).as(UUID::new);
+        Arbitrary<Message> tagPrepare = Combinators.combine(ids(), tags(),
+                Arbitraries.integers().between(1, WireProtocol.MAX_TAG_HOLD_MILLIS))
+                .as((g, t, hold) -> new Message.TagPrepare(GroupId.of(g), t, hold));
+        Arbitrary<Message> tagHeld = Combinators.combine(tagId, Arbitraries.of(true, false),
+                disk.list().uniqueElements().ofMaxSize(20))
+                .as(Message.TagHeld::new);
+        Arbitrary<Message> tagRefused = Combinators.combine(tagId, texts()).as((id, t) -> new Message.TagRefused(id,
+                "refused: " + t));
+        Arbitrary<Message> tagRelease = Combinators.combine(tagId, Arbitraries.of(true, false)).as(Message.TagRelease::new);
+        Arbitrary<Message> tagDone = Combinators.combine(tagId, Arbitraries.of(true, false), texts())
+                .as(Message.TagDone::new);
+        return Arbitraries.oneOf(List.of(hello, helloAck, ack, resend, heartbeat, error, query, point, diskInfo, hashQuery,
+                hashesOk, hashesRefused, tagPrepare, tagHeld, tagRefused, tagRelease, tagDone));
     }
 
     /** A change of a valid frame: bit flips, truncation, extension, overwritten ranges, or unrelated bytes. */

@@ -109,9 +109,27 @@ public final class Agent implements Closeable, ReplicationMonitor {
     private long connections;
     private DiskId lastServed;
 
+    /** Groups whose writes are held for a coordinated tag. Guarded by lock. */
+    private final Map<GroupId, Hold> holds = new java.util.HashMap<>();
+
+    /** A hold of a group's writes for the coordinated tag {@code tagId}, at most until {@code untilNanos}. */
+    private record Hold(java.util.UUID tagId, long untilNanos) {
+    }
+    /** Groups checkpointed by the process server's coordinator: group -> until (nanoTime). Guarded by lock. */
+    private final Map<GroupId, Long> coordinatedUntil = new java.util.HashMap<>();
+    /** Signalled when a hold ends. */
+    private final Condition released = lock.newCondition();
+    /** Control frames for the sender to send on the current connection (TAG_HELD, TAG_REFUSED, TAG_DONE). */
+    private final java.util.concurrent.ConcurrentLinkedQueue<ByteBuffer> control =
+            new java.util.concurrent.ConcurrentLinkedQueue<>();
+    /** Takes TAG_PREPARE and TAG_RELEASE of the process server; set once by {@link #coordination}. */
+    private volatile java.util.function.Consumer<Message> coordination;
+
     private final Thread sender;
     private final Thread cutter;
     private final ResyncEngine resync;
+    /** Takes the checkpoints; null when the interval is zero. */
+    private final java.util.concurrent.ScheduledExecutorService checkpoints;
 
     public Agent(AgentOptions options, Supplier<String> componentId, Function<String, Transport> transports,
                  Supplier<TransportSecurity> security, Function<String, Compressor> compressors, Clock clock)
@@ -139,6 +157,23 @@ public final class Agent implements Closeable, ReplicationMonitor {
         sender.start();
         cutter.start();
         tracker.start();
+        if (options.checkpointInterval().isZero()) {
+            checkpoints = null;
+        } else {
+            checkpoints = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "secondsite-agent-checkpoints");
+                t.setDaemon(true);
+                return t;
+            });
+            long every = options.checkpointInterval().toNanos();
+            checkpoints.scheduleAtFixedRate(() -> {
+                try {
+                    checkpoint();
+                } catch (RuntimeException e) {
+                    LOG.log(Level.ERROR, "checkpoint failed: " + e, e);
+                }
+            }, every, every, TimeUnit.NANOSECONDS);
+        }
     }
 
     public AgentOptions options() {
@@ -201,6 +236,7 @@ public final class Agent implements Closeable, ReplicationMonitor {
                 s.tracking.close(); // its dirty-region log stays: protecting the disk again replays it
                 topologyChanged = true;
                 changed.signalAll();
+                released.signalAll();
             }
         } finally {
             lock.unlock();
@@ -343,6 +379,369 @@ public final class Agent implements Closeable, ReplicationMonitor {
         }
     }
 
+    // ------------------------------------------------------------------ consistency groups
+
+    /** The name every CHECKPOINT tag carries (a checkpoint's point has no tag name). */
+    public static final String CHECKPOINT_NAME = "checkpoint";
+
+    /** The consistency groups of the protected disks, ascending. */
+    public List<GroupId> groups() {
+        lock.lock();
+        try {
+            java.util.TreeSet<GroupId> out = new java.util.TreeSet<>();
+            for (DiskStream s : disks.values()) {
+                out.add(s.group);
+            }
+            return List.copyOf(out);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The protected disks of {@code group}, ascending (empty if none). */
+    public List<DiskId> disksOf(GroupId group) {
+        lock.lock();
+        try {
+            List<DiskId> out = new ArrayList<>();
+            for (DiskStream s : disks.values()) {
+                if (s.group.equals(group)) {
+                    out.add(s.disk);
+                }
+            }
+            return out;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The group of a protected disk, or empty. */
+    public Optional<GroupId> groupOf(DiskId disk) {
+        lock.lock();
+        try {
+            DiskStream s = disks.get(disk);
+            return s == null ? Optional.empty() : Optional.of(s.group);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * What happened to a tag put into a group's streams.
+     *
+     * @param disks the disks of the group that got it (or are held), ascending
+     * @param holdNanos how long writes of the group were excluded, in nanoseconds
+     * @param refusal empty when done; otherwise why nothing was inserted (or held)
+     * @param written whether a change entered those disks since the group's last checkpoint (before this)
+     */
+    public record Insertion(List<DiskId> disks, long holdNanos, String refusal, boolean written) {
+        public boolean ok() {
+            return refusal.isEmpty();
+        }
+    }
+
+    /**
+     * Seals the open batch of every disk of {@code group} with {@code tag}, under the agent's lock:
+     * no change of any disk of the group is accepted between the first seal and the last, so the
+     * tagged states of all disks belong to one moment. Refused, with nothing inserted, when the
+     * group has no disk here, when a disk of it cannot be consistent now (bitmap mode, dirty regions
+     * waiting, a resync comparing: the tag would be dropped), or when a coordinated tag holds it.
+     */
+    public Insertion insertTag(GroupId group, ConsistencyTag tag) throws IOException {
+        Objects.requireNonNull(tag, "tag");
+        java.util.Set<DiskId> resyncing = resyncing();
+        lock.lock();
+        try {
+            ensureOpen();
+            List<DiskStream> members = members(group);
+            String why = refusal(group, members, resyncing, true);
+            if (!why.isEmpty()) {
+                return new Insertion(ids(members), 0, why, false);
+            }
+            long t0 = System.nanoTime();
+            boolean written = false;
+            for (DiskStream s : members) {
+                written |= s.writesSinceCheckpoint;
+                s.openTags.add(tag);
+                s.seal();
+                s.writesSinceCheckpoint = false;
+            }
+            return new Insertion(ids(members), System.nanoTime() - t0, "", written);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Why a tag of {@code group} would be refused now (see {@link #insertTag}), or empty. */
+    public String tagRefusal(GroupId group) {
+        java.util.Set<DiskId> resyncing = resyncing();
+        lock.lock();
+        try {
+            return closed ? "the agent is closed" : refusal(group, members(group), resyncing, true);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Holds every write of {@code group}'s disks (their {@code accept} waits) for the coordinated tag
+     * {@code tagId}, until {@link #release}, and never longer than {@code bound}: a write waiting
+     * when it passes ends the hold itself (a later {@link #release} then inserts nothing). A group
+     * with no disk here is "held" with no disk.
+     * Refused when a disk of the group cannot be consistent now or another tag holds the group.
+     */
+    public Insertion hold(GroupId group, java.util.UUID tagId, Duration bound) {
+        java.util.Set<DiskId> resyncing = resyncing();
+        lock.lock();
+        try {
+            ensureOpen();
+            List<DiskStream> members = members(group);
+            String why = refusal(group, members, resyncing, false);
+            if (!why.isEmpty()) {
+                return new Insertion(ids(members), 0, why, false);
+            }
+            holds.put(group, new Hold(tagId, System.nanoTime() + bound.toNanos()));
+            boolean written = members.stream().anyMatch(s -> s.writesSinceCheckpoint);
+            return new Insertion(ids(members), 0, "", written);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Ends the hold of {@code group} by {@code tagId}; with a {@code tag}, first seals every disk of
+     * the group with it (still no write in between). Returns whether the hold was still in place
+     * (false: released before, or never held: nothing is inserted).
+     */
+    public boolean release(GroupId group, java.util.UUID tagId, ConsistencyTag tag) throws IOException {
+        lock.lock();
+        try {
+            Hold h = holds.get(group);
+            if (h == null || !h.tagId().equals(tagId)) {
+                return false;
+            }
+            if (h.untilNanos() - System.nanoTime() <= 0) {
+                holds.remove(group); // its bound passed: too late to insert the tag
+                released.signalAll();
+                return false;
+            }
+            try {
+                if (tag != null && !closed) {
+                    for (DiskStream s : members(group)) {
+                        s.openTags.add(tag);
+                        s.seal();
+                        s.writesSinceCheckpoint = false;
+                    }
+                }
+            } finally {
+                holds.remove(group);
+                released.signalAll();
+            }
+            return true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * The process server takes the checkpoints of {@code group} (it spans several agents): this agent
+     * takes none of its own for it during the next {@link #COORDINATED_CHECKPOINT_LEASE} (renewed by
+     * every coordinated checkpoint), as they would cover only this agent's disks of the group.
+     */
+    public void coordinatedCheckpoint(GroupId group) {
+        lock.lock();
+        try {
+            coordinatedUntil.put(group, System.nanoTime() + COORDINATED_CHECKPOINT_LEASE.toNanos());
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** How long a coordinated checkpoint suppresses this agent's own checkpoints of the group. */
+    public static final Duration COORDINATED_CHECKPOINT_LEASE = Duration.ofSeconds(10);
+
+    /** Waits while a coordinated tag holds {@code group}, ending the hold at its bound. Lock held. */
+    private void awaitNotHeld(GroupId group) {
+        boolean interrupted = false;
+        Hold h;
+        while ((h = holds.get(group)) != null && !closed) {
+            long left = h.untilNanos() - System.nanoTime();
+            if (left <= 0) {
+                holds.remove(group);
+                released.signalAll();
+                LOG.log(Level.WARNING, "group " + group + ": hold for coordinated tag " + h.tagId()
+                        + " reached its bound; writes go on, the tag will not be inserted");
+                break;
+            }
+            try {
+                released.awaitNanos(left);
+            } catch (InterruptedException e) {
+                interrupted = true; // keep waiting (the hold is bounded), restore the flag afterwards
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Whether a coordinated tag holds the writes of {@code group} now. */
+    public boolean isHeld(GroupId group) {
+        lock.lock();
+        try {
+            return holds.containsKey(group);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Takes one checkpoint: every group with a change since its last checkpoint, all of whose disks
+     * can be consistent now, gets one CHECKPOINT tag (one id, time = now) on every disk, sealed under
+     * the agent's lock. A group that cannot be consistent keeps its changes for the next try (DEBUG
+     * log); an idle group gets none.
+     *
+     * @return the number of groups that got a checkpoint
+     */
+    public int checkpoint() {
+        java.util.Set<DiskId> resyncing = resyncing();
+        int n = 0;
+        lock.lock();
+        try {
+            if (closed) {
+                return 0;
+            }
+            Map<GroupId, List<DiskStream>> groups = new TreeMap<>();
+            for (DiskStream s : disks.values()) {
+                groups.computeIfAbsent(s.group, g -> new ArrayList<>()).add(s);
+            }
+            for (Map.Entry<GroupId, List<DiskStream>> e : groups.entrySet()) {
+                List<DiskStream> members = e.getValue();
+                if (members.stream().noneMatch(s -> s.writesSinceCheckpoint)) {
+                    continue;
+                }
+                Long until = coordinatedUntil.get(e.getKey());
+                if (until != null) {
+                    if (until - System.nanoTime() > 0) {
+                        continue; // the process server checkpoints this group across its agents
+                    }
+                    coordinatedUntil.remove(e.getKey());
+                }
+                String why = refusal(e.getKey(), members, resyncing, true);
+                if (!why.isEmpty()) {
+                    LOG.log(Level.DEBUG, "checkpoint of group " + e.getKey() + " skipped: " + why);
+                    continue;
+                }
+                ConsistencyTag tag = new ConsistencyTag(java.util.UUID.randomUUID(), CHECKPOINT_NAME,
+                        org.secondsite.api.model.TagKind.CHECKPOINT, clock.instant());
+                try {
+                    for (DiskStream s : members) {
+                        s.openTags.add(tag);
+                        s.seal();
+                        s.writesSinceCheckpoint = false;
+                    }
+                    n++;
+                } catch (IOException ex) {
+                    LOG.log(Level.ERROR, "checkpoint of group " + e.getKey() + ": cannot persist sequence numbers: " + ex);
+                }
+            }
+        } finally {
+            lock.unlock();
+        }
+        return n;
+    }
+
+    /** The disks whose resync is comparing now (their replica is not consistent). Without the lock. */
+    private java.util.Set<DiskId> resyncing() {
+        List<DiskId> all;
+        lock.lock();
+        try {
+            all = new ArrayList<>(disks.keySet());
+        } finally {
+            lock.unlock();
+        }
+        java.util.Set<DiskId> out = new java.util.HashSet<>();
+        for (DiskId d : all) {
+            ResyncProgress p = resync.progress(d);
+            if (p != null && p.phase() == ResyncProgress.Phase.COMPARING) {
+                out.add(d);
+            }
+        }
+        return out;
+    }
+
+    /** The streams of {@code group}. Lock held. */
+    private List<DiskStream> members(GroupId group) {
+        List<DiskStream> out = new ArrayList<>();
+        for (DiskStream s : disks.values()) {
+            if (s.group.equals(group)) {
+                out.add(s);
+            }
+        }
+        return out;
+    }
+
+    private static List<DiskId> ids(List<DiskStream> streams) {
+        List<DiskId> out = new ArrayList<>(streams.size());
+        for (DiskStream s : streams) {
+            out.add(s.disk);
+        }
+        return out;
+    }
+
+    /** Why a tag of {@code group} cannot be taken now, or empty. Lock held. */
+    private String refusal(GroupId group, List<DiskStream> members, java.util.Set<DiskId> resyncing,
+                           boolean needDisks) {
+        if (members.isEmpty() && needDisks) {
+            return "group " + group + " has no disk protected by this agent (groups here: " + groupsLocked() + ")";
+        }
+        if (holds.containsKey(group)) {
+            return "group " + group + " is held for coordinated tag " + holds.get(group).tagId();
+        }
+        for (DiskStream s : members) {
+            if (!s.tracking.consistent()) {
+                return "disk " + s.disk + " of group " + group + " is not consistent now (" + (s.tracking.bitmapReason()
+                        .isEmpty() ? "dirty regions wait to be replayed" : "bitmap mode: " + s.tracking.bitmapReason())
+                        + "): a tag would be dropped";
+            }
+            if (resyncing.contains(s.disk)) {
+                return "disk " + s.disk + " of group " + group + " is being resynchronized: its replica is not "
+                        + "consistent before the resync completes";
+            }
+        }
+        return "";
+    }
+
+    private String groupsLocked() {
+        java.util.TreeSet<GroupId> out = new java.util.TreeSet<>();
+        for (DiskStream s : disks.values()) {
+            out.add(s.group);
+        }
+        return out.isEmpty() ? "none" : out.toString();
+    }
+
+    /**
+     * Sets who takes the process server's TAG_PREPARE and TAG_RELEASE (see {@link Tagger}); until
+     * then the agent answers TAG_PREPARE with TAG_REFUSED.
+     */
+    public void coordination(java.util.function.Consumer<Message> handler) {
+        this.coordination = handler;
+    }
+
+    /** Queues a control message for the process server on the current connection (dropped if there is none). */
+    public void sendControl(Message m) {
+        ByteBuffer f = MessageCodec.encode(m);
+        lock.lock();
+        try {
+            if (connection == null) {
+                LOG.log(Level.INFO, "agent: no connection to the process server, " + m.type() + " dropped: " + m);
+                return;
+            }
+            control.add(f);
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** Whether every batch of {@code disk} sealed so far is acknowledged and nothing is open. */
     public boolean isDrained(DiskId disk) {
         lock.lock();
@@ -433,6 +832,8 @@ public final class Agent implements Closeable, ReplicationMonitor {
         long bytesIn;
         long bytesOut;
         boolean removed;
+        /** A change entered since the group's last checkpoint. Guarded by lock. */
+        boolean writesSinceCheckpoint;
         final DiskTracking tracking;
 
         DiskStream(DiskId disk, GroupId group, long size) {
@@ -488,12 +889,14 @@ public final class Agent implements Closeable, ReplicationMonitor {
             long cost = (r.hasData() ? r.length() : 0) + RECORD_OVERHEAD;
             lock.lock();
             try {
+                awaitNotHeld(group); // a coordinated tag holds the group: at most its bound
                 if (closed || removed) {
                     throw new IOException("disk " + disk + " is no longer protected by this agent");
                 }
                 if (guard != null && writtenSince(guard.token, r.offset(), r.offset() + r.length())) {
                     return false;
                 }
+                writesSinceCheckpoint = true;
                 if (!readers.isEmpty() && guard == null) {
                     recentWrites.addLast(new long[] {++writeCounter, r.offset(), r.offset() + r.length()});
                 }
@@ -905,6 +1308,7 @@ public final class Agent implements Closeable, ReplicationMonitor {
                 }
                 connection = c;
                 topologyChanged = false;
+                control.clear(); // answers for an earlier connection's coordinator are void there
             } finally {
                 lock.unlock();
             }
@@ -917,7 +1321,7 @@ public final class Agent implements Closeable, ReplicationMonitor {
                 local.add(Compressors.NONE_NAME);
             }
             c.send(MessageCodec.encode(new Message.Hello(componentId.get(), Role.AGENT, local,
-                    List.of(WireProtocol.CAPABILITY_RESYNC_HASH))));
+                    List.of(WireProtocol.CAPABILITY_RESYNC_HASH, WireProtocol.CAPABILITY_TAG_COORDINATION))));
             Message first = receiveControl(c);
             if (!(first instanceof Message.HelloAck ack)) {
                 throw new IOException("process server answered HELLO with " + first.type() + " instead of HELLO_ACK");
@@ -997,6 +1401,10 @@ public final class Agent implements Closeable, ReplicationMonitor {
             if (resync.sendQueued(c)) {
                 lastSend = System.nanoTime();
             }
+            for (ByteBuffer f; (f = control.poll()) != null;) {
+                c.send(f);
+                lastSend = System.nanoTime();
+            }
             DeltaBatch next = null;
             Sealed chosen = null;
             boolean queries = false;
@@ -1013,8 +1421,8 @@ public final class Agent implements Closeable, ReplicationMonitor {
                         throw new IOException("no frame from the process server for three heartbeat intervals ("
                                 + options.heartbeat().multipliedBy(3) + "): link lost");
                     }
-                    if (resync.hasOutgoing()) {
-                        queries = true; // hash queries go first, never behind a full window
+                    if (resync.hasOutgoing() || !control.isEmpty()) {
+                        queries = true; // hash queries and tag answers go first, never behind a full window
                         break;
                     }
                     for (DiskStream s : roundRobin()) {
@@ -1174,6 +1582,17 @@ public final class Agent implements Closeable, ReplicationMonitor {
                         }
                     } else if (m instanceof Message.Hashes h) {
                         resync.answer(h);
+                    } else if (m instanceof Message.TagPrepare || m instanceof Message.TagRelease) {
+                        java.util.function.Consumer<Message> handler = coordination;
+                        if (handler != null) {
+                            handler.accept(m);
+                        } else if (m instanceof Message.TagPrepare p) {
+                            sendControl(new Message.TagRefused(p.tag().id(), "this agent takes no coordinated tags "
+                                    + "(no tagger is set up)"));
+                        } else {
+                            Message.TagRelease r = (Message.TagRelease) m;
+                            sendControl(new Message.TagDone(r.tagId(), false, "no tagger is set up"));
+                        }
                     } else if (m instanceof Message.Resend r) {
                         LOG.log(Level.INFO, "agent: process server asks disk " + r.disk() + " again from sequence "
                                 + r.fromSequence() + " (" + r.reason() + ": " + r.text() + "); resuming on a new connection");
@@ -1237,8 +1656,12 @@ public final class Agent implements Closeable, ReplicationMonitor {
             closed = true;
             c = connection;
             changed.signalAll();
+            released.signalAll();
         } finally {
             lock.unlock();
+        }
+        if (checkpoints != null) {
+            checkpoints.shutdownNow();
         }
         closeQuietly(c);
         tracker.stop();
@@ -1272,6 +1695,23 @@ public final class Agent implements Closeable, ReplicationMonitor {
     /** For tests: the change tracking. */
     Tracker tracker() {
         return tracker;
+    }
+
+    /** For tests: the disk's batches held in memory (sealed, not acknowledged), in order. */
+    List<DeltaBatch> pendingBatches(DiskId disk) {
+        lock.lock();
+        try {
+            List<DeltaBatch> out = new ArrayList<>();
+            DiskStream s = disks.get(disk);
+            if (s != null) {
+                for (Sealed b : s.pending) {
+                    out.add(b.batch);
+                }
+            }
+            return out;
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** For tests: the disk streams' pending batch sequences. */

@@ -23,6 +23,7 @@ import org.secondsite.api.compress.Compressor;
 import org.secondsite.api.model.ConsistencyTag;
 import org.secondsite.api.model.DiskId;
 import org.secondsite.api.model.GroupId;
+import org.secondsite.api.model.TagKind;
 import org.secondsite.api.replication.DiskReplicationStatus;
 import org.secondsite.api.replication.ReplicationMonitor;
 import org.secondsite.api.replication.ResyncProgress;
@@ -46,6 +47,7 @@ public final class AgentComponent implements AgentService, ReplicationMonitor {
     private final Map<String, Compressor> compressors = new ConcurrentHashMap<>();
     private volatile ComponentIdentity identity;
     private final Agent agent;
+    private final Tagger tagger;
 
     @Activate
     public AgentComponent(AgentConfig config) throws IOException {
@@ -55,9 +57,13 @@ public final class AgentComponent implements AgentService, ReplicationMonitor {
                 Settings.path("dataDir", config.dataDir(), System::getProperty),
                 Duration.ofSeconds(config.heartbeatSeconds()), Duration.ofSeconds(10), Duration.ofMillis(200),
                 Duration.ofSeconds(config.backoffMaxSeconds()), Settings.tracking(config.regionBytes(),
-                        config.spillBytes(), config.bitmapAfterSeconds(), config.dirtyClearMillis()));
+                        config.spillBytes(), config.bitmapAfterSeconds(), config.dirtyClearMillis()),
+                Settings.checkpoint(config.checkpointMillis()));
+        TagOptions tagOptions = Settings.tags(config.preFreezeHooks(), config.postThawHooks(), config.freezeMounts(),
+                config.hookTimeoutMillis(), config.tagHoldMillis(), config.recentTagNames());
         this.agent = new Agent(options, this::componentId, transports::get, this::security, compressors::get,
                 Clock.systemUTC());
+        this.tagger = new Tagger(agent, tagOptions, Clock.systemUTC());
     }
 
     private String componentId() {
@@ -75,6 +81,7 @@ public final class AgentComponent implements AgentService, ReplicationMonitor {
 
     @Deactivate
     void deactivate() {
+        tagger.close(); // releases held coordinated tags and thaws first
         agent.close();
     }
 
@@ -137,6 +144,21 @@ public final class AgentComponent implements AgentService, ReplicationMonitor {
     @Override
     public void tag(DiskId disk, ConsistencyTag tag) throws IOException {
         agent.tag(disk, tag);
+    }
+
+    @Override
+    public TagResult tag(GroupId group, String name, TagKind kind) {
+        return tagger.tag(group, name, kind);
+    }
+
+    @Override
+    public List<GroupId> groups() {
+        return agent.groups();
+    }
+
+    @Override
+    public Optional<GroupId> groupOf(DiskId disk) {
+        return agent.groupOf(disk);
     }
 
     @Override

@@ -53,4 +53,35 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
     @AttributeDefinition(name = "Dirty region clear delay", description = "Milliseconds a region must stay unwritten, "
             + "once acknowledged, before it is cleared from the dirty-region log (at least 10)")
     long dirtyClearMillis() default 5000;
+
+    @AttributeDefinition(name = "Checkpoint interval", description = "Milliseconds between crash-consistent "
+            + "checkpoints (100..3600000): each consistency group written since its last checkpoint gets one "
+            + "CHECKPOINT tag on all its disks at one moment")
+    long checkpointMillis() default 1000;
+
+    @AttributeDefinition(name = "Tag hold bound", description = "Longest time, in milliseconds (1..60000), the writes "
+            + "of a group are held for a tag coordinated across machines by the process server; the agent releases "
+            + "by itself after it (the tag is then void)")
+    long tagHoldMillis() default 2000;
+
+    @AttributeDefinition(name = "Pre-freeze hooks", description = "Commands run (/bin/sh -c) in order before an "
+            + "application-consistent tag; environment SECONDSITE_TAG, SECONDSITE_TAG_ID, SECONDSITE_GROUP, "
+            + "SECONDSITE_PHASE. The first that fails or times out refuses the tag")
+    String[] preFreezeHooks() default {};
+
+    @AttributeDefinition(name = "Post-thaw hooks", description = "Commands run (/bin/sh -c) in order after an "
+            + "application-consistent tag, also when a pre-freeze hook failed")
+    String[] postThawHooks() default {};
+
+    @AttributeDefinition(name = "Frozen mounts", description = "Linux mount points frozen with fsfreeze during an "
+            + "application-consistent tag (after the pre-freeze hooks), always thawed; skipped where fsfreeze is missing")
+    String[] freezeMounts() default {};
+
+    @AttributeDefinition(name = "Hook timeout", description = "Milliseconds (100..3600000) a hook or fsfreeze may run; "
+            + "then it and every process it started are killed and the tag is refused")
+    long hookTimeoutMillis() default 30000;
+
+    @AttributeDefinition(name = "Remembered tag names", description = "Tag names remembered per group (1..100000); "
+            + "a tag reusing one of them is refused")
+    int recentTagNames() default 256;
 }

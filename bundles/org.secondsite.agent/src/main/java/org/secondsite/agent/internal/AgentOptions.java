@@ -25,11 +25,18 @@ import org.secondsite.wire.WireProtocol;
  * @param backoffMin first reconnect delay
  * @param backoffMax cap of the exponential reconnect delay
  * @param tracking tiered change tracking: dirty-region log, change cache, bitmap mode
+ * @param checkpointInterval every this often each consistency group with writes since its last
+ *        checkpoint gets a CHECKPOINT tag on all its disks: 100 ms .. 1 h, or {@link Duration#ZERO}
+ *        for none (tools and tests only; the configuration always sets one)
  */
 public record AgentOptions(InetSocketAddress processServer, String transport, String compressor, int batchBytes,
                            Duration batchAge, long bufferBytes, long windowBytes, Path dataDir, Duration heartbeat,
                            Duration connectTimeout, Duration backoffMin, Duration backoffMax,
-                           TrackingOptions tracking) {
+                           TrackingOptions tracking, Duration checkpointInterval) {
+
+    public static final Duration DEFAULT_CHECKPOINT_INTERVAL = Duration.ofSeconds(1);
+    public static final Duration MIN_CHECKPOINT_INTERVAL = Duration.ofMillis(100);
+    public static final Duration MAX_CHECKPOINT_INTERVAL = Duration.ofHours(1);
 
     public static final int DEFAULT_BATCH_BYTES = 4 << 20;
     public static final Duration DEFAULT_BATCH_AGE = Duration.ofMillis(50);
@@ -42,6 +49,12 @@ public record AgentOptions(InetSocketAddress processServer, String transport, St
         Objects.requireNonNull(compressor, "compressor");
         Objects.requireNonNull(dataDir, "dataDir");
         Objects.requireNonNull(tracking, "tracking");
+        Objects.requireNonNull(checkpointInterval, "checkpointInterval");
+        if (!checkpointInterval.isZero() && (checkpointInterval.compareTo(MIN_CHECKPOINT_INTERVAL) < 0
+                || checkpointInterval.compareTo(MAX_CHECKPOINT_INTERVAL) > 0)) {
+            throw new IllegalArgumentException("checkpoint interval must be 100 ms .. 1 h (checkpointMillis 100.."
+                    + MAX_CHECKPOINT_INTERVAL.toMillis() + "), was " + checkpointInterval.toMillis() + " ms");
+        }
         if (batchBytes < 4096 || batchBytes > WireProtocol.MAX_PAYLOAD) {
             throw new IllegalArgumentException("batch size must be 4096.." + WireProtocol.MAX_PAYLOAD + " bytes, was "
                     + batchBytes);
@@ -71,6 +84,14 @@ public record AgentOptions(InetSocketAddress processServer, String transport, St
         }
     }
 
+    /** Options with the default checkpoint interval. */
+    public AgentOptions(InetSocketAddress processServer, String transport, String compressor, int batchBytes,
+                        Duration batchAge, long bufferBytes, long windowBytes, Path dataDir, Duration heartbeat,
+                        Duration connectTimeout, Duration backoffMin, Duration backoffMax, TrackingOptions tracking) {
+        this(processServer, transport, compressor, batchBytes, batchAge, bufferBytes, windowBytes, dataDir, heartbeat,
+                connectTimeout, backoffMin, backoffMax, tracking, DEFAULT_CHECKPOINT_INTERVAL);
+    }
+
     /** Options with the default change tracking. */
     public AgentOptions(InetSocketAddress processServer, String transport, String compressor, int batchBytes,
                         Duration batchAge, long bufferBytes, long windowBytes, Path dataDir, Duration heartbeat,
@@ -88,26 +109,32 @@ public record AgentOptions(InetSocketAddress processServer, String transport, St
 
     public AgentOptions withBatching(int bytes, Duration age) {
         return new AgentOptions(processServer, transport, compressor, bytes, age, bufferBytes, windowBytes, dataDir,
-                heartbeat, connectTimeout, backoffMin, backoffMax, tracking);
+                heartbeat, connectTimeout, backoffMin, backoffMax, tracking, checkpointInterval);
     }
 
     public AgentOptions withBufferBytes(long bytes) {
         return new AgentOptions(processServer, transport, compressor, batchBytes, batchAge, bytes, windowBytes, dataDir,
-                heartbeat, connectTimeout, backoffMin, backoffMax, tracking);
+                heartbeat, connectTimeout, backoffMin, backoffMax, tracking, checkpointInterval);
     }
 
     public AgentOptions withCompressor(String name) {
         return new AgentOptions(processServer, transport, name, batchBytes, batchAge, bufferBytes, windowBytes, dataDir,
-                heartbeat, connectTimeout, backoffMin, backoffMax, tracking);
+                heartbeat, connectTimeout, backoffMin, backoffMax, tracking, checkpointInterval);
     }
 
     public AgentOptions withBackoff(Duration min, Duration max) {
         return new AgentOptions(processServer, transport, compressor, batchBytes, batchAge, bufferBytes, windowBytes,
-                dataDir, heartbeat, connectTimeout, min, max, tracking);
+                dataDir, heartbeat, connectTimeout, min, max, tracking, checkpointInterval);
     }
 
     public AgentOptions withTracking(TrackingOptions t) {
         return new AgentOptions(processServer, transport, compressor, batchBytes, batchAge, bufferBytes, windowBytes,
-                dataDir, heartbeat, connectTimeout, backoffMin, backoffMax, t);
+                dataDir, heartbeat, connectTimeout, backoffMin, backoffMax, t, checkpointInterval);
+    }
+
+    /** The same options with another checkpoint interval ({@link Duration#ZERO}: no checkpoints). */
+    public AgentOptions withCheckpointInterval(Duration interval) {
+        return new AgentOptions(processServer, transport, compressor, batchBytes, batchAge, bufferBytes, windowBytes,
+                dataDir, heartbeat, connectTimeout, backoffMin, backoffMax, tracking, interval);
     }
 }

@@ -8,6 +8,7 @@ import org.secondsite.api.capture.ChangeSink;
 import org.secondsite.api.model.ConsistencyTag;
 import org.secondsite.api.model.DiskId;
 import org.secondsite.api.model.GroupId;
+import org.secondsite.api.model.TagKind;
 import org.secondsite.api.replication.ResyncProgress;
 import org.secondsite.api.storage.BlockDevice;
 
@@ -70,4 +71,20 @@ public interface AgentService {
 
     /** The disk's last verification or repair that ended since the agent started. */
     Optional<VerifyReport> verifyReport(DiskId disk);
+
+    /**
+     * Tags every disk of {@code group} protected here at one moment: for {@link TagKind#APPLICATION}
+     * after the pre-freeze hooks and filesystem freezes (thawed and post-thaw hooks run afterwards,
+     * always); {@link TagKind#BOOKMARK} without hooks. Never throws for bad input: a refusal (unknown
+     * group, name clash, invalid name, failing or hanging hook, group not consistent now) is a
+     * {@link TagResult} with status REFUSED and the reason. A group spanning several machines is
+     * tagged through the process server's coordinator instead.
+     */
+    TagResult tag(GroupId group, String name, TagKind kind);
+
+    /** The consistency groups of the protected disks, ascending. */
+    List<GroupId> groups();
+
+    /** The group of a protected disk, or empty if the disk is not protected here. */
+    Optional<GroupId> groupOf(DiskId disk);
 }

@@ -162,12 +162,30 @@ final class DiskTracking {
      * point (dirty regions not yet replayed). Lock held.
      */
     List<ConsistencyTag> consistentTags(List<ConsistencyTag> tags) {
-        if (tags.isEmpty() || (!bitmap && replay.isEmpty() && replaying.isEmpty())) {
+        if (tags.isEmpty() || consistent()) {
             return List.copyOf(tags);
         }
-        LOG.log(Level.WARNING, "disk " + stream.disk + ": consistency tag(s) " + tags + " dropped: the disk has "
+        LOG.log(level(tags), "disk " + stream.disk + ": consistency tag(s) " + tags + " dropped: the disk has "
                 + "dirty regions not yet replayed, so the replica cannot be consistent at this point");
         return List.of();
+    }
+
+    /**
+     * Whether a tag sealed now would be kept: no bitmap mode and no dirty region waiting or being
+     * replayed. Lock held.
+     */
+    boolean consistent() {
+        return !bitmap && replay.isEmpty() && replaying.isEmpty();
+    }
+
+    /** DEBUG when only checkpoints are dropped (they recur every interval), WARNING otherwise. */
+    static Level level(List<ConsistencyTag> tags) {
+        for (ConsistencyTag t : tags) {
+            if (t.kind() != org.secondsite.api.model.TagKind.CHECKPOINT) {
+                return Level.WARNING;
+            }
+        }
+        return Level.DEBUG;
     }
 
     /**
@@ -207,7 +225,7 @@ final class DiskTracking {
         }
         stream.bufferedBytes -= cost;
         if (!tags.isEmpty()) {
-            LOG.log(Level.WARNING, "disk " + stream.disk + ": consistency tag(s) " + tags
+            LOG.log(level(tags), "disk " + stream.disk + ": consistency tag(s) " + tags
                     + " dropped with their batch, which is now remembered as dirty regions");
         }
         enterBitmap(cache.capacity() == 0 ? "memory is full and the change cache is disabled"

@@ -46,6 +46,37 @@ final class Settings {
                 Duration.ofMillis(dirtyClearMillis));
     }
 
+    /** The checkpoint interval of {@code checkpointMillis}, with an error that names the setting. */
+    static Duration checkpoint(long checkpointMillis) {
+        if (checkpointMillis < AgentOptions.MIN_CHECKPOINT_INTERVAL.toMillis()
+                || checkpointMillis > AgentOptions.MAX_CHECKPOINT_INTERVAL.toMillis()) {
+            throw new IllegalArgumentException("checkpointMillis must be " + AgentOptions.MIN_CHECKPOINT_INTERVAL.toMillis()
+                    + ".." + AgentOptions.MAX_CHECKPOINT_INTERVAL.toMillis() + " (100 ms .. 1 h), was " + checkpointMillis);
+        }
+        return Duration.ofMillis(checkpointMillis);
+    }
+
+    /** Tag settings, with errors that name the setting. */
+    static TagOptions tags(String[] preFreeze, String[] postThaw, String[] freezeMounts, long hookTimeoutMillis,
+                           long tagHoldMillis, int recentTagNames) {
+        if (tagHoldMillis < 1 || tagHoldMillis > org.secondsite.wire.WireProtocol.MAX_TAG_HOLD_MILLIS) {
+            throw new IllegalArgumentException("tagHoldMillis must be 1.." + org.secondsite.wire.WireProtocol.MAX_TAG_HOLD_MILLIS
+                    + ", was " + tagHoldMillis);
+        }
+        if (hookTimeoutMillis < 100 || hookTimeoutMillis > 3_600_000) {
+            throw new IllegalArgumentException("hookTimeoutMillis must be 100..3600000, was " + hookTimeoutMillis);
+        }
+        java.util.List<Path> mounts = new java.util.ArrayList<>();
+        for (String m : freezeMounts) {
+            if (m == null || !m.startsWith("/")) {
+                throw new IllegalArgumentException("freezeMounts: '" + m + "' is not an absolute mount point, e.g. /var/lib/db");
+            }
+            mounts.add(Path.of(m));
+        }
+        return new TagOptions(java.util.List.of(preFreeze), java.util.List.of(postThaw), mounts, "fsfreeze",
+                Duration.ofMillis(hookTimeoutMillis), Duration.ofMillis(tagHoldMillis), recentTagNames);
+    }
+
     /** Expands {@code ${name}} from {@code properties} (e.g. {@code ${karaf.data}}). */
     static Path path(String what, String value, UnaryOperator<String> properties) {
         StringBuilder out = new StringBuilder();

@@ -7,5 +7,10 @@ public enum TagKind {
     /** An operator's or schedule's named crash-consistent bookmark, with no hooks. */
     BOOKMARK,
     /** The final tag of a planned failover: the source stops writing after it. */
-    PLANNED_FAILOVER
+    PLANNED_FAILOVER,
+    /**
+     * A crash-consistent cut of every disk of a group, taken by the agent at the checkpoint
+     * interval while no write of the group is accepted; no hooks. Added in model 1.1.
+     */
+    CHECKPOINT
 }

@@ -2,7 +2,7 @@
  * The shared data model: disk and group identities, change records, delta batches, consistency tags and recovery points.
  */
 @Export
-@Version("1.0.0")
+@Version("1.1.0")
 package org.secondsite.api.model;
 
 import org.osgi.annotation.bundle.Export;

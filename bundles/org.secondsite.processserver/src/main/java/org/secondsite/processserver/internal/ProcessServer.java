@@ -107,6 +107,8 @@ public final class ProcessServer implements Closeable, ReplicationMonitor {
     private final Set<FrameConnection> agentConnections = ConcurrentHashMap.newKeySet();
     /** Relays the resync's hash queries and answers (outside the spool). */
     private final HashRelay hashRelay = new HashRelay();
+    /** Tags of consistency groups spanning several agents. */
+    private final GroupCoordinator coordinator;
     private TransportServer server;
     private String serverTransport;
     private final Thread forwarder;
@@ -133,6 +135,10 @@ public final class ProcessServer implements Closeable, ReplicationMonitor {
         } catch (IOException | RuntimeException e) {
             spool.close();
             throw e;
+        }
+        this.coordinator = new GroupCoordinator(clock, 256);
+        for (Disk d : disks.values()) {
+            coordinator.disk(d.info.agent(), d.info.disk(), d.info.group());
         }
         this.forwarder = new Thread(this::forwardLoop, "secondsite-ps-forwarder");
         forwarder.setDaemon(true);
@@ -175,6 +181,30 @@ public final class ProcessServer implements Closeable, ReplicationMonitor {
 
     public ProcessServerOptions options() {
         return options;
+    }
+
+    /** For tests: the batches of {@code disk} still in the spool (not released), decoded, in order. */
+    List<org.secondsite.api.model.DeltaBatch> spooled(DiskId disk) throws IOException {
+        List<org.secondsite.api.model.DeltaBatch> out = new ArrayList<>();
+        BatchDecoder decoder = new BatchDecoder(compressors);
+        try (Spool.Reader r = spool.readerFromOldestUnreleased()) {
+            for (SpoolEntry e; (e = r.next()) != null;) {
+                if (e.diskId().equals(disk.value())) {
+                    out.add(decoder.decode(e.payload()));
+                }
+            }
+        } catch (UnknownCompressorException e) {
+            throw new IOException(e);
+        }
+        return out;
+    }
+
+    /**
+     * The coordinator of tags of consistency groups whose disks belong to several agents
+     * ({@link GroupCoordinator#tag}, {@link GroupCoordinator#groups}).
+     */
+    public GroupCoordinator coordinator() {
+        return coordinator;
     }
 
     /** Applies a new bandwidth schedule at once, also to a frame waiting for tokens. */
@@ -332,6 +362,20 @@ public final class ProcessServer implements Closeable, ReplicationMonitor {
         Replies replies;
         /** Whether the agent's HELLO listed resync.hash (it may send HASH_QUERY). */
         boolean resyncHash;
+        /** Whether the agent's HELLO listed tag.coordination (it answers TAG_PREPARE). */
+        boolean tagCoordination;
+        /** This connection as a member of coordinated tags. */
+        final GroupCoordinator.Member member = new GroupCoordinator.Member() {
+            @Override
+            public String agent() {
+                return agent;
+            }
+
+            @Override
+            public void send(Message m) {
+                relay(MessageCodec.encode(m));
+            }
+        };
 
         AgentSession(FrameConnection c) {
             this.c = c;
@@ -380,12 +424,16 @@ public final class ProcessServer implements Closeable, ReplicationMonitor {
             }
             agent = hello.componentId();
             resyncHash = hello.capabilities().contains(WireProtocol.CAPABILITY_RESYNC_HASH);
+            tagCoordination = hello.capabilities().contains(WireProtocol.CAPABILITY_TAG_COORDINATION);
             c.send(MessageCodec.encode(Message.HelloAck.accept(WireProtocol.VERSION, componentId.get(),
                     localCompressors())));
             FrameReader frames = new FrameReader(c);
             replies = new Replies(c);
             frames.start();
             replies.start();
+            if (tagCoordination) {
+                coordinator.connected(member);
+            }
             try {
                 while ((f = frames.take()) != null) {
                     if (!handle(f)) {
@@ -394,6 +442,7 @@ public final class ProcessServer implements Closeable, ReplicationMonitor {
                     frames.recycle(f); // handled: a batch was copied into the spool's pending group
                 }
             } finally {
+                coordinator.disconnected(member);
                 hashRelay.agentGone(this);
                 replies.finish();
                 frames.finish();
@@ -422,6 +471,14 @@ public final class ProcessServer implements Closeable, ReplicationMonitor {
                     return diskInfo(d);
                 } else if (m instanceof Message.HashQuery q) {
                     return hashQuery(q);
+                } else if (m instanceof Message.TagHeld || m instanceof Message.TagRefused
+                        || m instanceof Message.TagDone) {
+                    if (!tagCoordination) {
+                        fail(ErrorCode.PROTOCOL_VIOLATION, m.type() + " from an agent whose HELLO did not list "
+                                + "capability " + WireProtocol.CAPABILITY_TAG_COORDINATION);
+                        return false;
+                    }
+                    coordinator.received(agent, m);
                 } else {
                     fail(ErrorCode.PROTOCOL_VIOLATION, m.type() + " is not expected from an agent");
                     return false;
@@ -483,6 +540,7 @@ public final class ProcessServer implements Closeable, ReplicationMonitor {
                 } else {
                     d.info = info;
                 }
+                coordinator.disk(agent, m.disk(), m.group());
                 changed.signalAll();
                 return true;
             } finally {
@@ -1424,6 +1482,7 @@ public final class ProcessServer implements Closeable, ReplicationMonitor {
         } finally {
             lock.unlock();
         }
+        coordinator.close();
         synchronized (this) {
             closeQuietly(server);
             server = null;

@@ -53,8 +53,32 @@ public final class ProcessServerComponent implements ReplicationMonitor {
 
     private ProcessServer create(ProcessServerConfig c) throws IOException {
         ProcessServerOptions o = options(c, System::getProperty);
-        return new ProcessServer(o, this::componentId, transports::get, this::security, compressors::get,
+        ProcessServer ps = new ProcessServer(o, this::componentId, transports::get, this::security, compressors::get,
                 Clock.systemDefaultZone());
+        try {
+            tagSettings(ps, c);
+        } catch (IllegalArgumentException e) {
+            ps.close();
+            throw e;
+        }
+        return ps;
+    }
+
+    private static void tagSettings(ProcessServer ps, ProcessServerConfig c) {
+        if (c.tagHoldMillis() < 1 || c.tagHoldMillis() > org.secondsite.wire.WireProtocol.MAX_TAG_HOLD_MILLIS) {
+            throw new IllegalArgumentException("tagHoldMillis must be 1.." + org.secondsite.wire.WireProtocol
+                    .MAX_TAG_HOLD_MILLIS + ", was " + c.tagHoldMillis());
+        }
+        if (c.tagPrepareMillis() < 1) {
+            throw new IllegalArgumentException("tagPrepareMillis must be >= 1, was " + c.tagPrepareMillis());
+        }
+        ps.coordinator().settings(Duration.ofMillis(c.tagHoldMillis()), Duration.ofMillis(c.tagPrepareMillis()));
+        ps.coordinator().checkpointEvery(Duration.ofMillis(c.groupCheckpointMillis()));
+    }
+
+    /** The coordinator of tags of consistency groups spanning several agents of this process server. */
+    public GroupCoordinator coordinator() {
+        return core.coordinator();
     }
 
     static ProcessServerOptions options(ProcessServerConfig c, UnaryOperator<String> properties) {
@@ -74,6 +98,7 @@ public final class ProcessServerComponent implements ReplicationMonitor {
                 now.schedule(), before.windowBytes(), before.heartbeat(), before.connectTimeout(), before.backoffMin(),
                 before.backoffMax()))) {
             core.setSchedule(now.schedule());
+            tagSettings(core, c);
         } else {
             core.close();
             core = create(c);

@@ -39,4 +39,18 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 
     @AttributeDefinition(name = "Maximum reconnect delay", description = "Cap of the exponential back-off, in seconds")
     int backoffMaxSeconds() default 30;
+
+    @AttributeDefinition(name = "Tag hold bound", description = "Longest time, in milliseconds (1..60000), the "
+            + "agents of a consistency group spanning several machines hold its writes for a coordinated tag; "
+            + "each agent also caps it with its own tagHoldMillis")
+    long tagHoldMillis() default 2000;
+
+    @AttributeDefinition(name = "Tag prepare timeout", description = "Milliseconds the agents of a group may take "
+            + "to answer a coordinated tag's TAG_PREPARE (their pre-freeze hooks run first); then it is refused")
+    long tagPrepareMillis() default 60000;
+
+    @AttributeDefinition(name = "Group checkpoint interval", description = "Milliseconds (100..3600000; 0 = none) "
+            + "between crash-consistent checkpoints of consistency groups whose disks belong to several agents, "
+            + "coordinated by this process server (groups of one agent are checkpointed by that agent)")
+    long groupCheckpointMillis() default 1000;
 }

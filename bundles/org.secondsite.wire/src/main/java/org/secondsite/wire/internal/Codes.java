@@ -33,6 +33,7 @@ public final class Codes {
             case APPLICATION -> 0;
             case BOOKMARK -> 1;
             case PLANNED_FAILOVER -> 2;
+            case CHECKPOINT -> 3;
         };
     }
 
@@ -42,6 +43,7 @@ public final class Codes {
             case 0 -> TagKind.APPLICATION;
             case 1 -> TagKind.BOOKMARK;
             case 2 -> TagKind.PLANNED_FAILOVER;
+            case 3 -> TagKind.CHECKPOINT;
             default -> null;
         };
     }

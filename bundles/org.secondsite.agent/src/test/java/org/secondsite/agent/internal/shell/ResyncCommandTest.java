@@ -54,25 +54,9 @@ class ResyncCommandTest {
         assertTrue(requested.isEmpty());
     }
 
-    private final class FakeAgent implements AgentService {
-        @Override
-        public ChangeSink protect(DiskId disk, GroupId group, long size) {
-            throw new UnsupportedOperationException("dr:resync does not call this");
-        }
-
-        @Override
-        public void unprotect(DiskId disk) {
-            throw new UnsupportedOperationException("dr:resync does not call this");
-        }
-
-        @Override
-        public void tag(DiskId disk, ConsistencyTag tag) {
-            throw new UnsupportedOperationException("dr:resync does not call this");
-        }
-
-        @Override
-        public void sourceProblem(DiskId disk, java.util.function.Supplier<String> problem) {
-            throw new UnsupportedOperationException("dr:resync does not call this");
+    private final class FakeAgent extends UnusedAgentService {
+        FakeAgent() {
+            super("dr:resync");
         }
 
         @Override
@@ -86,28 +70,8 @@ class ResyncCommandTest {
         }
 
         @Override
-        public void attachSource(DiskId disk, BlockDevice source) {
-            throw new UnsupportedOperationException("dr:resync does not call this");
-        }
-
-        @Override
-        public void detachSource(DiskId disk, BlockDevice source) {
-            throw new UnsupportedOperationException("dr:resync does not call this");
-        }
-
-        @Override
         public Optional<ResyncProgress> resyncProgress(DiskId disk) {
             return Optional.empty();
-        }
-
-        @Override
-        public void verify(DiskId disk, org.secondsite.agent.internal.VerifyReport.Mode mode) {
-            throw new UnsupportedOperationException("dr:resync does not call this");
-        }
-
-        @Override
-        public Optional<org.secondsite.agent.internal.VerifyReport> verifyReport(DiskId disk) {
-            throw new UnsupportedOperationException("dr:resync does not call this");
         }
     }
 }

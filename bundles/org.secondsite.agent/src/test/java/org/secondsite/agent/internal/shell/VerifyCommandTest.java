@@ -93,45 +93,14 @@ class VerifyCommandTest {
         assertTrue(started.isEmpty());
     }
 
-    private final class FakeAgent implements AgentService {
-        @Override
-        public ChangeSink protect(DiskId disk, GroupId group, long size) {
-            throw new UnsupportedOperationException("dr:verify does not call this");
-        }
-
-        @Override
-        public void unprotect(DiskId disk) {
-            throw new UnsupportedOperationException("dr:verify does not call this");
-        }
-
-        @Override
-        public void tag(DiskId disk, ConsistencyTag tag) {
-            throw new UnsupportedOperationException("dr:verify does not call this");
-        }
-
-        @Override
-        public void sourceProblem(DiskId disk, java.util.function.Supplier<String> problem) {
-            throw new UnsupportedOperationException("dr:verify does not call this");
+    private final class FakeAgent extends UnusedAgentService {
+        FakeAgent() {
+            super("dr:verify");
         }
 
         @Override
         public List<DiskId> protectedDisks() {
             return List.of(DISK);
-        }
-
-        @Override
-        public void requestResync(DiskId disk, String reason) {
-            throw new UnsupportedOperationException("dr:verify does not call this");
-        }
-
-        @Override
-        public void attachSource(DiskId disk, BlockDevice source) {
-            throw new UnsupportedOperationException("dr:verify does not call this");
-        }
-
-        @Override
-        public void detachSource(DiskId disk, BlockDevice source) {
-            throw new UnsupportedOperationException("dr:verify does not call this");
         }
 
         @Override
