@@ -40,7 +40,8 @@ public class ComponentsResource {
         this(service.server());
     }
 
-    ComponentsResource(ConfigServer server) {
+    /** For harnesses that host the resource outside OSGi (benchmarks/controlplane). */
+    public ComponentsResource(ConfigServer server) {
         this.server = server;
     }
 
