@@ -102,9 +102,9 @@ public final class P6 {
             ids.add(id);
         }
 
-        HeartbeatsResource heartbeats = new HeartbeatsResource(server);
-        ComponentsResource componentList = new ComponentsResource(server);
-        AlertsResource alerts = new AlertsResource(server);
+        HeartbeatsResource heartbeats = HeartbeatsResource.on(server);
+        ComponentsResource componentList = ComponentsResource.on(server);
+        AlertsResource alerts = AlertsResource.on(server);
         HttpServer http = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 1024);
         ExecutorService serverPool = Executors.newFixedThreadPool(serverThreads);
         http.setExecutor(serverPool);

@@ -41,9 +41,16 @@ public class AlertsResource {
         this(service.server());
     }
 
-    /** For harnesses that host the resource outside OSGi (benchmarks/controlplane). */
-    public AlertsResource(ConfigServer server) {
+    AlertsResource(ConfigServer server) {
         this.server = server;
+    }
+
+    /**
+     * For harnesses that host the resource outside OSGi (benchmarks/controlplane). A factory, not a
+     * second public constructor: SCR picks the activation constructor among the public ones.
+     */
+    public static AlertsResource on(ConfigServer server) {
+        return new AlertsResource(server);
     }
 
     @GET

@@ -40,9 +40,16 @@ public class ComponentsResource {
         this(service.server());
     }
 
-    /** For harnesses that host the resource outside OSGi (benchmarks/controlplane). */
-    public ComponentsResource(ConfigServer server) {
+    ComponentsResource(ConfigServer server) {
         this.server = server;
+    }
+
+    /**
+     * For harnesses that host the resource outside OSGi (benchmarks/controlplane). A factory, not a
+     * second public constructor: SCR picks the activation constructor among the public ones.
+     */
+    public static ComponentsResource on(ConfigServer server) {
+        return new ComponentsResource(server);
     }
 
     @GET

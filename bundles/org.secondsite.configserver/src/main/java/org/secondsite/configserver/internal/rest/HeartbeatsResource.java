@@ -64,9 +64,16 @@ public class HeartbeatsResource {
         this(service.server());
     }
 
-    /** For harnesses that host the resource outside OSGi (benchmarks/controlplane). */
-    public HeartbeatsResource(ConfigServer server) {
+    HeartbeatsResource(ConfigServer server) {
         this.server = server;
+    }
+
+    /**
+     * For harnesses that host the resource outside OSGi (benchmarks/controlplane). A factory, not a
+     * second public constructor: SCR picks the activation constructor among the public ones.
+     */
+    public static HeartbeatsResource on(ConfigServer server) {
+        return new HeartbeatsResource(server);
     }
 
     @POST
