@@ -8,7 +8,7 @@
 # of heartbeats and of lists, and checks that every component's last heartbeat was stored.
 #
 # Usage: benchmarks/controlplane/p6.sh   (from anywhere; env: AGENTS=1000 INTERVAL=10 DURATION=60
-#                                        WARMUP=15 LISTS=4 DISKS=2 BUILD=1 WORKDIR=<temp dir> KEEP=0
+#                                        WARMUP=30 LISTS=4 DISKS=2 BUILD=1 WORKDIR=<temp dir> KEEP=0
 #                                        JAVA_OPTS=...)
 set -euo pipefail
 
@@ -17,7 +17,7 @@ ROOT="$(cd "$HERE/../.." && pwd)"
 AGENTS="${AGENTS:-1000}"
 INTERVAL="${INTERVAL:-10}"
 DURATION="${DURATION:-60}"
-WARMUP="${WARMUP:-15}"
+WARMUP="${WARMUP:-30}"
 LISTS="${LISTS:-4}"
 DISKS="${DISKS:-2}"
 BUILD="${BUILD:-1}"

@@ -77,7 +77,7 @@ public final class P6 {
         int processServers = Integer.parseInt(opts.getOrDefault("process-servers", "10"));
         int disks = Integer.parseInt(opts.getOrDefault("disks", "2"));
         Duration interval = Duration.ofSeconds(Long.parseLong(opts.getOrDefault("interval", "10")));
-        Duration warmup = Duration.ofSeconds(Long.parseLong(opts.getOrDefault("warmup", "15")));
+        Duration warmup = Duration.ofSeconds(Long.parseLong(opts.getOrDefault("warmup", "30")));
         Duration measured = Duration.ofSeconds(Long.parseLong(opts.getOrDefault("duration", "60")));
         double listsPerSecond = Double.parseDouble(opts.getOrDefault("lists-per-second", "4"));
         int serverThreads = Integer.parseInt(opts.getOrDefault("server-threads", "16"));
@@ -169,17 +169,30 @@ public final class P6 {
                     .whenComplete((r, e) -> lists.record(t0, System.nanoTime(), measureFrom, measureTo,
                             e == null && r.statusCode() == 200 && r.body().contains("\"items\":[")));
         }, startNanos - System.nanoTime(), listPeriod, TimeUnit.NANOSECONDS);
-        ConcurrentLinkedQueue<Long> evaluations = new ConcurrentLinkedQueue<>();
+        ConcurrentLinkedQueue<String> evaluations = new ConcurrentLinkedQueue<>();
         timers.scheduleWithFixedDelay(() -> {
             long t0 = System.nanoTime();
             try {
                 server.evaluateAlerts();
-                evaluations.add(System.nanoTime() - t0);
+                evaluations.add(String.format("at %+.0f s of the window: %d ms", (t0 - measureFrom) / 1e9,
+                        (System.nanoTime() - t0) / 1_000_000));
             } catch (Exception e) {
                 e.printStackTrace();
             }
         }, warmup.toSeconds() / 2, 60, TimeUnit.SECONDS);
 
+        // CPU this JVM got and GC pauses during the measured window (the machine is shared).
+        com.sun.management.OperatingSystemMXBean os = (com.sun.management.OperatingSystemMXBean)
+                java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        long[] cpuAndGc = new long[4];
+        timers.schedule(() -> {
+            cpuAndGc[0] = os.getProcessCpuTime();
+            cpuAndGc[1] = gcMillis();
+        }, measureFrom - System.nanoTime(), TimeUnit.NANOSECONDS);
+        timers.schedule(() -> {
+            cpuAndGc[2] = os.getProcessCpuTime();
+            cpuAndGc[3] = gcMillis();
+        }, measureTo - System.nanoTime(), TimeUnit.NANOSECONDS);
         CountDownLatch done = new CountDownLatch(1);
         timers.schedule(done::countDown, measureTo - System.nanoTime() + TimeUnit.SECONDS.toNanos(2),
                 TimeUnit.NANOSECONDS);
@@ -190,7 +203,12 @@ public final class P6 {
         double seconds = measured.toNanos() / 1e9;
         beats.print("heartbeats", seconds);
         lists.print("lists (GET components?limit=50 / alerts?active=true&limit=50 alternately)", seconds);
-        System.out.println("alert evaluations: " + evaluations.stream().map(n -> n / 1_000_000 + " ms").toList()
+        beats.timeline("heartbeats", seconds);
+        lists.timeline("lists", seconds);
+        System.out.printf("this JVM used %.2f of %d cores during the window (server, clients and timers together); "
+                + "GC %d ms%n", (cpuAndGc[2] - cpuAndGc[0]) / 1e9 / seconds, Runtime.getRuntime().availableProcessors(),
+                cpuAndGc[3] - cpuAndGc[1]);
+        System.out.println("alert evaluations: " + evaluations
                 + "; active alerts " + server.alerts(true, 0, 1).total());
         try (Connection c = catalogue.connection();
              PreparedStatement ps = c.prepareStatement("SELECT COUNT(*) FROM components WHERE last_heartbeat >= ?")) {
@@ -205,6 +223,11 @@ public final class P6 {
         serverPool.shutdownNow();
         catalogue.close();
         System.exit(beats.failures.get() + lists.failures.get() == 0 ? 0 : 1);
+    }
+
+    private static long gcMillis() {
+        return java.lang.management.ManagementFactory.getGarbageCollectorMXBeans().stream()
+                .mapToLong(java.lang.management.GarbageCollectorMXBean::getCollectionTime).sum();
     }
 
     private static String heartbeat(String id, boolean ps, boolean lagging, int disks) {
@@ -271,23 +294,23 @@ public final class P6 {
         return out;
     }
 
-    /** Latencies of calls that started inside the measured window. */
+    /** Latencies of calls that started inside the measured window, with when they started. */
     private static final class Recorder {
-        private final ConcurrentLinkedQueue<Long> nanos = new ConcurrentLinkedQueue<>();
+        private final ConcurrentLinkedQueue<long[]> calls = new ConcurrentLinkedQueue<>();
         private final AtomicLong failures = new AtomicLong();
 
         void record(long start, long end, long from, long to, boolean ok) {
             if (start < from || start >= to) {
                 return;
             }
-            nanos.add(end - start);
+            calls.add(new long[] {start - from, end - start});
             if (!ok) {
                 failures.incrementAndGet();
             }
         }
 
         void print(String what, double seconds) {
-            long[] a = nanos.stream().mapToLong(Long::longValue).toArray();
+            long[] a = calls.stream().mapToLong(c -> c[1]).toArray();
             Arrays.sort(a);
             if (a.length == 0) {
                 System.out.println(what + ": no calls");
@@ -296,6 +319,19 @@ public final class P6 {
             System.out.printf("%s: %d calls (%.1f/s), %d failed; latency p50 %.1f ms, p99 %.1f ms, max %.1f ms%n",
                     what, a.length, a.length / seconds, failures.get(), ms(pct(a, 0.50)), ms(pct(a, 0.99)),
                     ms(a[a.length - 1]));
+        }
+
+        /** p50/p99/max of each 10 s of the window, to tell a steady state from stalls. */
+        void timeline(String what, double seconds) {
+            StringBuilder b = new StringBuilder("  " + what + " per 10 s (p50/p99/max ms):");
+            for (int w = 0; w * 10 < seconds; w++) {
+                long lo = TimeUnit.SECONDS.toNanos(w * 10L);
+                long hi = lo + TimeUnit.SECONDS.toNanos(10);
+                long[] a = calls.stream().filter(c -> c[0] >= lo && c[0] < hi).mapToLong(c -> c[1]).sorted().toArray();
+                b.append(a.length == 0 ? " -" : String.format(" %.0f/%.0f/%.0f", ms(pct(a, 0.5)), ms(pct(a, 0.99)),
+                        ms(a[a.length - 1])));
+            }
+            System.out.println(b);
         }
 
         private static long pct(long[] sorted, double p) {
