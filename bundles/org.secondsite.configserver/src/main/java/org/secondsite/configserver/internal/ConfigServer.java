@@ -15,8 +15,14 @@ import org.secondsite.configserver.internal.catalogue.AuditLog;
 import org.secondsite.configserver.internal.catalogue.Catalogue;
 import org.secondsite.configserver.internal.catalogue.Component;
 import org.secondsite.configserver.internal.catalogue.ComponentStore;
+import org.secondsite.configserver.internal.catalogue.Event;
+import org.secondsite.configserver.internal.catalogue.EventStore;
+import org.secondsite.configserver.internal.catalogue.HealthStore;
+import org.secondsite.configserver.internal.catalogue.Heartbeat;
 import org.secondsite.configserver.internal.catalogue.Policy;
 import org.secondsite.configserver.internal.catalogue.PolicyStore;
+import org.secondsite.configserver.internal.health.AlertThresholds;
+import org.secondsite.configserver.internal.health.Alerts;
 import org.secondsite.configserver.internal.registration.Authority;
 import org.secondsite.configserver.internal.registration.Csr;
 import org.secondsite.configserver.internal.registration.FailureLimiter;
@@ -35,6 +41,8 @@ import org.slf4j.LoggerFactory;
 public final class ConfigServer {
     /** Roles a component may register with. */
     public static final Set<String> COMPONENT_ROLES = Set.of("agent", "process-server", "master-target");
+    /** How long events (and cleared alerts) are kept by default. */
+    public static final Duration DEFAULT_EVENT_RETENTION = Duration.ofDays(90);
     private static final Logger LOG = LoggerFactory.getLogger(ConfigServer.class);
 
     /** An action that may throw what the catalogue and the authority throw. */
@@ -46,6 +54,9 @@ public final class ConfigServer {
     private final ComponentStore components;
     private final PolicyStore policies;
     private final AuditLog audit;
+    private final HealthStore health;
+    private final EventStore events;
+    private final Alerts alerts;
     private final Passphrase passphrase;
     private final FailureLimiter limiter;
     private final Authority.Source authority;
@@ -56,7 +67,17 @@ public final class ConfigServer {
     public ConfigServer(Catalogue catalogue, Passphrase passphrase, FailureLimiter limiter,
                         Authority.Source authority, Duration certificateValidity, RevocationSink revocations,
                         Clock clock) {
+        this(catalogue, passphrase, limiter, authority, certificateValidity, revocations, clock,
+                AlertThresholds.DEFAULTS, DEFAULT_EVENT_RETENTION);
+    }
+
+    public ConfigServer(Catalogue catalogue, Passphrase passphrase, FailureLimiter limiter,
+                        Authority.Source authority, Duration certificateValidity, RevocationSink revocations,
+                        Clock clock, AlertThresholds thresholds, Duration eventRetention) {
         this.components = new ComponentStore(catalogue);
+        this.health = new HealthStore(catalogue);
+        this.events = new EventStore(catalogue);
+        this.alerts = new Alerts(events, health, thresholds, eventRetention, clock);
         this.policies = new PolicyStore(catalogue);
         this.audit = new AuditLog(catalogue);
         this.passphrase = passphrase;
@@ -208,6 +229,65 @@ public final class ConfigServer {
 
     public List<AuditLog.Entry> recentAudit(int limit) throws SQLException {
         return audit.recent(limit);
+    }
+
+    /** The audit log newest first, only {@code user}'s entries when it is not null. */
+    public Page<AuditLog.Entry> audit(String user, int offset, int limit) throws SQLException {
+        return audit.page(user == null || user.isEmpty() ? null : user, offset, limit);
+    }
+
+    // ---- health, alerts, events
+
+    /**
+     * Stores a component's heartbeat (validated against this server's clock): its last-seen time and
+     * its latest figures, overwriting the previous ones. Heartbeats are telemetry, not changes made by
+     * someone: they are not written to the audit log (1,000 agents every 10 s would add 8.6 million
+     * rows a day).
+     *
+     * @return whether the figures were stored (false: a heartbeat with a later time is stored already)
+     * @throws ConfigServerException (invalid) naming the bad field, (not found) for an unknown or
+     *         removed component
+     */
+    public boolean heartbeat(Heartbeat heartbeat) throws SQLException {
+        Instant now = clock.instant();
+        heartbeat.validate(now);
+        return health.record(heartbeat, now);
+    }
+
+    /** The latest heartbeat of a component. */
+    public HealthStore.Latest latestHeartbeat(String componentId) throws SQLException {
+        component(componentId);
+        return health.latest(componentId).orElseThrow(() -> ConfigServerException.notFound("component '"
+                + componentId + "' has sent no heartbeat"));
+    }
+
+    /** Alerts newest first: the active ones only, or all. */
+    public Page<Event> alerts(boolean activeOnly, int offset, int limit) throws SQLException {
+        return events.alerts(activeOnly, offset, limit);
+    }
+
+    public Event alert(long id) throws SQLException {
+        return events.find(id).filter(Event::alert)
+                .orElseThrow(() -> ConfigServerException.notFound("no alert " + id));
+    }
+
+    /** Records that {@code actor} has seen an alert (audited). */
+    public Event acknowledgeAlert(long id, String actor) throws SQLException {
+        return audited(actor, "alert.acknowledge", "alert " + id, () -> events.acknowledge(id, actor, clock.instant()));
+    }
+
+    /** Every event (alerts, their clearing, ...), newest first. */
+    public Page<Event> events(int offset, int limit) throws SQLException {
+        return events.events(offset, limit);
+    }
+
+    /** Raises and clears alerts for the health the catalogue holds now (the scheduler's task). */
+    public Alerts.Outcome evaluateAlerts() throws SQLException {
+        return alerts.evaluate();
+    }
+
+    public AlertThresholds alertThresholds() {
+        return alerts.thresholds();
     }
 
     private <T> T audited(String actor, String action, String target, Action<T> body) throws SQLException {

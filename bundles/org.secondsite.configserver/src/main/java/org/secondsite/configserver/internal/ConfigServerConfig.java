@@ -4,7 +4,7 @@ import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 
 @ObjectClassDefinition(name = "SecondSite configuration server",
-        description = "Catalogue, registration passphrase and certificate issuance of the control plane.")
+        description = "Catalogue, registration passphrase, certificate issuance and health alerts of the control plane.")
 @interface ConfigServerConfig {
 
     @AttributeDefinition(name = "Catalogue",
@@ -25,4 +25,29 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 
     @AttributeDefinition(name = "Failure window", description = "Seconds over which failed registrations are counted.")
     int failureWindowSeconds() default 900;
+
+    @AttributeDefinition(name = "Default RPO threshold",
+            description = "Minutes of RPO above which a disk without a policy is in alert (a disk whose machine or "
+                    + "consistency group has a policy uses the policy's threshold). ASR's default: 30.")
+    int defaultRpoThresholdMinutes() default 30;
+
+    @AttributeDefinition(name = "Spool warning",
+            description = "A process server whose spool has less free space than this percentage raises a warning.")
+    double spoolWarningPercent() default 30;
+
+    @AttributeDefinition(name = "Spool critical",
+            description = "A process server whose spool has less free space than this percentage raises a critical "
+                    + "alert (at most the warning percentage).")
+    double spoolCriticalPercent() default 25;
+
+    @AttributeDefinition(name = "Heartbeat timeout",
+            description = "Minutes without a heartbeat after which a registered component is in alert.")
+    int heartbeatTimeoutMinutes() default 15;
+
+    @AttributeDefinition(name = "Alert evaluation interval", description = "Seconds between two evaluations of the alerts.")
+    int alertEvaluationSeconds() default 60;
+
+    @AttributeDefinition(name = "Event retention",
+            description = "Days events and cleared alerts are kept; active alerts are kept until cleared.")
+    int eventRetentionDays() default 90;
 }

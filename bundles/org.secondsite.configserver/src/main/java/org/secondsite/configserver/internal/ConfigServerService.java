@@ -10,6 +10,9 @@ import java.util.Arrays;
 import java.util.Dictionary;
 import java.util.Hashtable;
 import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 
 import org.osgi.service.cm.Configuration;
 import org.osgi.service.cm.ConfigurationAdmin;
@@ -24,6 +27,7 @@ import org.osgi.service.metatype.annotations.Designate;
 import org.secondsite.api.transport.ComponentIdentity;
 import org.secondsite.configserver.internal.catalogue.Catalogue;
 import org.secondsite.configserver.internal.catalogue.Migrations;
+import org.secondsite.configserver.internal.health.AlertThresholds;
 import org.secondsite.configserver.internal.registration.Authority;
 import org.secondsite.configserver.internal.registration.FailureLimiter;
 import org.secondsite.configserver.internal.registration.Passphrase;
@@ -35,7 +39,8 @@ import org.slf4j.LoggerFactory;
  * authority (loaded when the first component registers: the identity service creates it), and keeps
  * the identity's
  * {@code revokedSerials} in step with the catalogue. Shuts Derby down on deactivation, so data
- * survives bundle updates.
+ * survives bundle updates. Evaluates the alerts on a scheduler thread every
+ * {@code alertEvaluationSeconds}.
  */
 @Component(service = ConfigServerService.class, configurationPid = ConfigServerService.PID,
         configurationPolicy = ConfigurationPolicy.REQUIRE)
@@ -49,6 +54,7 @@ public class ConfigServerService {
 
     private final Catalogue catalogue;
     private final ConfigServer server;
+    private final ScheduledExecutorService scheduler;
 
     /**
      * Bound only so that the pki identity service activates (it is a delayed component) and creates
@@ -69,22 +75,46 @@ public class ConfigServerService {
         Path catalogueDir = config.catalogue().isBlank() ? data.resolve("catalogue") : Paths.get(config.catalogue());
         Path authorityDir = config.authority().isBlank() ? data.resolve("pki") : Paths.get(config.authority());
         Passphrase passphrase = Passphrase.loadOrCreate(data.resolve("registration-passphrase"));
+        AlertThresholds thresholds = new AlertThresholds(Duration.ofMinutes(config.defaultRpoThresholdMinutes()),
+                config.spoolWarningPercent(), config.spoolCriticalPercent(),
+                Duration.ofMinutes(config.heartbeatTimeoutMinutes()));
+        if (config.alertEvaluationSeconds() < 1 || config.eventRetentionDays() < 1) {
+            throw new IllegalArgumentException("alertEvaluationSeconds and eventRetentionDays must be 1 or more, were "
+                    + config.alertEvaluationSeconds() + " and " + config.eventRetentionDays());
+        }
         catalogue = Catalogue.open(catalogueDir, Migrations.bundled());
         try {
             server = new ConfigServer(catalogue, passphrase,
                     new FailureLimiter(config.maxFailedRegistrations(), Duration.ofSeconds(config.failureWindowSeconds()),
                             Clock.systemUTC()),
                     Authority.lazy(authorityDir), Duration.ofDays(config.certificateValidityDays()),
-                    serials -> updateIdentity(configAdmin, serials), Clock.systemUTC());
+                    serials -> updateIdentity(configAdmin, serials), Clock.systemUTC(), thresholds,
+                    Duration.ofDays(config.eventRetentionDays()));
             server.pushRevocations();
         } catch (RuntimeException | SQLException e) {
             catalogue.close();
             throw e;
         }
-        LOG.info("Configuration server ready: catalogue {} (schema version {}{}), certificate authority in {}",
-                catalogueDir, catalogue.schemaVersion(),
+        scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "secondsite-alerts");
+            t.setDaemon(true);
+            return t;
+        });
+        scheduler.scheduleWithFixedDelay(this::evaluateAlerts, config.alertEvaluationSeconds(),
+                config.alertEvaluationSeconds(), TimeUnit.SECONDS);
+        LOG.info("Configuration server ready: catalogue {} (schema version {}{}), certificate authority in {}, "
+                + "alerts every {} s with {}", catalogueDir, catalogue.schemaVersion(),
                 catalogue.appliedNow().isEmpty() ? "" : ", migrations applied now: " + catalogue.appliedNow(),
-                authorityDir);
+                authorityDir, config.alertEvaluationSeconds(), thresholds);
+    }
+
+    /** The scheduler's task: never throws, so that the next run happens. */
+    private void evaluateAlerts() {
+        try {
+            server.evaluateAlerts();
+        } catch (Exception e) {
+            LOG.error("Alert evaluation failed; it runs again at the next interval", e);
+        }
     }
 
     /** The operations REST and the shell share. */
@@ -94,6 +124,14 @@ public class ConfigServerService {
 
     @Deactivate
     void deactivate() {
+        scheduler.shutdownNow();
+        try {
+            if (!scheduler.awaitTermination(30, TimeUnit.SECONDS)) {
+                LOG.warn("The alert evaluation did not stop within 30 s; closing the catalogue under it");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         try {
             catalogue.close();
             Catalogue.shutdownEngine();

@@ -45,6 +45,15 @@ public final class Fixtures implements AutoCloseable {
                 Duration.ofDays(1), s -> revocations.add(List.copyOf(s)), clock);
     }
 
+    /** Records a registered component directly in the catalogue (no CSR, a made-up serial), now. */
+    public void component(String id, String role) throws Exception {
+        new org.secondsite.configserver.internal.catalogue.ComponentStore(catalogue).register(
+                new org.secondsite.configserver.internal.catalogue.Component(id, role, null, "127.0.0.1",
+                        Integer.toHexString(id.hashCode()), clock.instant().plus(Duration.ofDays(1)),
+                        org.secondsite.configserver.internal.catalogue.Component.REGISTERED, clock.instant(), null,
+                        null, null));
+    }
+
     @Override
     public void close() throws Exception {
         catalogue.close();

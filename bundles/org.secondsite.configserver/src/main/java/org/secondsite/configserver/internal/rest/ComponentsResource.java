@@ -44,6 +44,14 @@ public class ComponentsResource {
         this.server = server;
     }
 
+    /**
+     * For harnesses that host the resource outside OSGi (benchmarks/controlplane). A factory, not a
+     * second public constructor: SCR picks the activation constructor among the public ones.
+     */
+    public static ComponentsResource on(ConfigServer server) {
+        return new ComponentsResource(server);
+    }
+
     @GET
     @Produces(MediaType.APPLICATION_JSON)
     @RolesAllowed(Appliance.ROLE_VIEWER)

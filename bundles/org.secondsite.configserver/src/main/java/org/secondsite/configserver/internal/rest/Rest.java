@@ -15,6 +15,7 @@ import org.slf4j.LoggerFactory;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 /**
@@ -82,11 +83,16 @@ final class Rest {
      * @throws ConfigServerException (invalid) naming {@code body} or the unknown field
      */
     static ObjectNode object(String body, Set<String> allowed) {
+        return object(body, allowed, MAX_BODY_CHARS);
+    }
+
+    /** As {@link #object(String, Set)}, for a body of at most {@code maxChars} characters. */
+    static ObjectNode object(String body, Set<String> allowed, int maxChars) {
         if (body == null || body.isBlank()) {
             throw ConfigServerException.invalid("body", "a JSON object is required as the request body");
         }
-        if (body.length() > MAX_BODY_CHARS) {
-            throw ConfigServerException.invalid("body", "the request body is larger than " + MAX_BODY_CHARS
+        if (body.length() > maxChars) {
+            throw ConfigServerException.invalid("body", "the request body is larger than " + maxChars
                     + " characters");
         }
         JsonNode node;
@@ -99,51 +105,135 @@ final class Rest {
         if (node == null || !node.isObject()) {
             throw ConfigServerException.invalid("body", "the request body must be a JSON object");
         }
+        return onlyFields((ObjectNode) node, "", allowed);
+    }
+
+    /**
+     * A member that must be a JSON object with only the {@code allowed} fields; null when it is
+     * absent (or JSON null) and not required.
+     */
+    static ObjectNode objectField(ObjectNode o, String prefix, String field, Set<String> allowed, boolean required) {
+        JsonNode n = o.get(field);
+        if (n == null || n.isNull()) {
+            if (required) {
+                throw ConfigServerException.invalid(prefix + field, "field '" + prefix + field
+                        + "' is required (an object)");
+            }
+            return null;
+        }
+        if (!n.isObject()) {
+            throw ConfigServerException.invalid(prefix + field, "field '" + prefix + field + "' must be an object");
+        }
+        return onlyFields((ObjectNode) n, prefix + field + ".", allowed);
+    }
+
+    /** A member that must be a JSON array of at most {@code max} elements; empty when absent or null. */
+    static ArrayNode arrayField(ObjectNode o, String prefix, String field, int max) {
+        JsonNode n = o.get(field);
+        if (n == null || n.isNull()) {
+            return MAPPER.createArrayNode();
+        }
+        if (!n.isArray()) {
+            throw ConfigServerException.invalid(prefix + field, "field '" + prefix + field + "' must be an array");
+        }
+        if (n.size() > max) {
+            throw ConfigServerException.invalid(prefix + field, "field '" + prefix + field + "' has " + n.size()
+                    + " entries; at most " + max);
+        }
+        return (ArrayNode) n;
+    }
+
+    /** Checks that {@code node} has only the {@code allowed} fields, naming an unknown one with its path. */
+    static ObjectNode onlyFields(ObjectNode node, String prefix, Set<String> allowed) {
         for (Iterator<String> names = node.fieldNames(); names.hasNext();) {
             String name = names.next();
             if (!allowed.contains(name)) {
-                throw ConfigServerException.invalid(name, "unknown field '" + name + "'; expected "
+                throw ConfigServerException.invalid(prefix + name, "unknown field '" + prefix + name + "'; expected "
                         + String.join(", ", new java.util.TreeSet<>(allowed)));
             }
         }
-        return (ObjectNode) node;
+        return node;
     }
 
     static String requiredString(ObjectNode o, String field) {
-        String v = optionalString(o, field, null);
+        return requiredString(o, "", field);
+    }
+
+    /** A required string member; {@code prefix} is the JSON path of {@code o} named in errors ({@code metrics.}). */
+    static String requiredString(ObjectNode o, String prefix, String field) {
+        String v = optionalString(o, prefix, field, null);
         if (v == null) {
-            throw ConfigServerException.invalid(field, "field '" + field + "' is required (a string)");
+            throw ConfigServerException.invalid(prefix + field, "field '" + prefix + field + "' is required (a string)");
         }
         return v;
     }
 
     static String optionalString(ObjectNode o, String field, String fallback) {
+        return optionalString(o, "", field, fallback);
+    }
+
+    static String optionalString(ObjectNode o, String prefix, String field, String fallback) {
         JsonNode n = o.get(field);
         if (n == null || n.isNull()) {
             return fallback;
         }
         if (!n.isTextual()) {
-            throw ConfigServerException.invalid(field, "field '" + field + "' must be a string");
+            throw ConfigServerException.invalid(prefix + field, "field '" + prefix + field + "' must be a string");
         }
         return n.textValue();
     }
 
     static long requiredLong(ObjectNode o, String field) {
+        return requiredLong(o, "", field);
+    }
+
+    static long requiredLong(ObjectNode o, String prefix, String field) {
         if (o.get(field) == null || o.get(field).isNull()) {
-            throw ConfigServerException.invalid(field, "field '" + field + "' is required (an integer)");
+            throw ConfigServerException.invalid(prefix + field, "field '" + prefix + field
+                    + "' is required (an integer)");
         }
-        return optionalLong(o, field, 0);
+        return optionalLong(o, prefix, field, 0);
     }
 
     static long optionalLong(ObjectNode o, String field, long fallback) {
+        return optionalLong(o, "", field, fallback);
+    }
+
+    static long optionalLong(ObjectNode o, String prefix, String field, long fallback) {
         JsonNode n = o.get(field);
         if (n == null || n.isNull()) {
             return fallback;
         }
         if (!n.isIntegralNumber() || !n.canConvertToLong()) {
-            throw ConfigServerException.invalid(field, "field '" + field + "' must be an integer");
+            throw ConfigServerException.invalid(prefix + field, "field '" + prefix + field
+                    + "' must be an integer (64 bits)");
         }
         return n.longValue();
+    }
+
+    /** An optional finite number; null when absent or JSON null. */
+    static Double optionalDouble(ObjectNode o, String prefix, String field) {
+        JsonNode n = o.get(field);
+        if (n == null || n.isNull()) {
+            return null;
+        }
+        double v = n.isNumber() ? n.doubleValue() : Double.NaN;
+        if (!Double.isFinite(v)) {
+            throw ConfigServerException.invalid(prefix + field, "field '" + prefix + field + "' must be a finite number");
+        }
+        return v;
+    }
+
+    static boolean optionalBoolean(ObjectNode o, String prefix, String field, boolean fallback) {
+        JsonNode n = o.get(field);
+        if (n == null || n.isNull()) {
+            return fallback;
+        }
+        if (!n.isBoolean()) {
+            throw ConfigServerException.invalid(prefix + field, "field '" + prefix + field
+                    + "' must be true or false");
+        }
+        return n.booleanValue();
     }
 
     /** A long that must fit an int (the range check itself is the policy's). */

@@ -5,7 +5,11 @@ import java.util.List;
 import java.util.function.Function;
 
 import org.secondsite.configserver.internal.Page;
+import org.secondsite.configserver.internal.catalogue.AuditLog;
 import org.secondsite.configserver.internal.catalogue.Component;
+import org.secondsite.configserver.internal.catalogue.Event;
+import org.secondsite.configserver.internal.catalogue.HealthStore;
+import org.secondsite.configserver.internal.catalogue.Heartbeat;
 import org.secondsite.configserver.internal.catalogue.Policy;
 
 /** The JSON documents of the configuration server's resources (times as ISO-8601 strings). */
@@ -36,6 +40,40 @@ public final class Views {
             return new PolicyView(p.id(), p.rpoThresholdSeconds(), p.checkpointIntervalSeconds(),
                     p.retentionWindowSeconds(), p.retentionSpaceBytes(), p.appConsistencySchedule(), p.compressor(),
                     p.bandwidthSchedule(), iso(p.createdAt()), iso(p.updatedAt()));
+        }
+    }
+
+    /** The answer to a heartbeat: whether its figures were stored (false: a later one is stored). */
+    public record HeartbeatAnswer(String componentId, boolean stored) {
+    }
+
+    /** The latest heartbeat of a component, in the shape it was sent, with when it was received. */
+    public record HeartbeatView(String componentId, String time, String receivedAt, MetricsView metrics) {
+        static HeartbeatView of(HealthStore.Latest latest) {
+            Heartbeat h = latest.heartbeat();
+            return new HeartbeatView(h.componentId(), iso(h.time()), iso(latest.receivedAt()),
+                    new MetricsView(h.backlogBytes(), h.spoolFreePercent(), h.cpuLoad(), h.memoryUsedBytes(),
+                            h.disks()));
+        }
+    }
+
+    public record MetricsView(long backlogBytes, Double spoolFreePercent, Double cpuLoad, Long memoryUsedBytes,
+                              List<Heartbeat.Disk> disks) {
+    }
+
+    public record EventView(long id, String time, String severity, String kind, String source, String subject,
+                            String message, boolean alert, boolean active, String raisedAt, String clearedAt,
+                            String acknowledgedBy, String acknowledgedAt) {
+        static EventView of(Event e) {
+            return new EventView(e.id(), iso(e.raisedAt()), e.severity(), e.kind(), e.source(), e.subject(),
+                    e.message(), e.alert(), e.active(), iso(e.raisedAt()), iso(e.clearedAt()), e.acknowledgedBy(),
+                    iso(e.acknowledgedAt()));
+        }
+    }
+
+    public record AuditView(long id, String time, String user, String action, String target, String outcome) {
+        static AuditView of(AuditLog.Entry e) {
+            return new AuditView(e.id(), iso(e.at()), e.actor(), e.action(), e.target(), e.outcome());
         }
     }
 

@@ -1,0 +1,52 @@
+package org.secondsite.configserver.internal.rest;
+
+import javax.annotation.security.RolesAllowed;
+import javax.ws.rs.DefaultValue;
+import javax.ws.rs.GET;
+import javax.ws.rs.Path;
+import javax.ws.rs.Produces;
+import javax.ws.rs.QueryParam;
+import javax.ws.rs.core.MediaType;
+import javax.ws.rs.core.Response;
+
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.jaxrs.whiteboard.propertytypes.JSONRequired;
+import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsApplicationSelect;
+import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsResource;
+import org.secondsite.api.appliance.Appliance;
+import org.secondsite.configserver.internal.ConfigServer;
+import org.secondsite.configserver.internal.ConfigServerService;
+
+/**
+ * {@code GET /api/v1/audit} (admin): the audit log newest first, paged; {@code ?user=} keeps one
+ * user's entries (for a registration the user is {@code component:<id>@<address>}).
+ */
+@Component(service = AuditResource.class)
+@JaxrsResource
+@JSONRequired
+@JaxrsApplicationSelect(Appliance.REST_APPLICATION_SELECT)
+@Path("audit")
+public class AuditResource {
+    private final ConfigServer server;
+
+    @Activate
+    public AuditResource(@Reference ConfigServerService service) {
+        this(service.server());
+    }
+
+    AuditResource(ConfigServer server) {
+        this.server = server;
+    }
+
+    @GET
+    @Produces(MediaType.APPLICATION_JSON)
+    @RolesAllowed(Appliance.ROLE_ADMIN)
+    public Response list(@QueryParam("user") String user,
+                         @QueryParam("offset") @DefaultValue("0") int offset,
+                         @QueryParam("limit") @DefaultValue("50") int limit) {
+        return Rest.answer(() -> Response.ok(Views.PageView.of(server.audit(user, offset, limit), Views.AuditView::of))
+                .build());
+    }
+}

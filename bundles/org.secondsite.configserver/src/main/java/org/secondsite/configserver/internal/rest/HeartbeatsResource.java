@@ -1,0 +1,133 @@
+package org.secondsite.configserver.internal.rest;
+
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+import javax.annotation.security.RolesAllowed;
+import javax.ws.rs.Consumes;
+import javax.ws.rs.GET;
+import javax.ws.rs.POST;
+import javax.ws.rs.Path;
+import javax.ws.rs.PathParam;
+import javax.ws.rs.Produces;
+import javax.ws.rs.core.MediaType;
+import javax.ws.rs.core.Response;
+
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.jaxrs.whiteboard.propertytypes.JSONRequired;
+import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsApplicationSelect;
+import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsResource;
+import org.secondsite.api.appliance.Appliance;
+import org.secondsite.configserver.internal.ConfigServer;
+import org.secondsite.configserver.internal.ConfigServerService;
+import org.secondsite.configserver.internal.ConfigServerException;
+import org.secondsite.configserver.internal.catalogue.Heartbeat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+/**
+ * {@code /api/v1/heartbeats}: components report their health. {@code POST} (operator: components
+ * have no JAAS identity of their own yet, so the sender authenticates as a user with the operator
+ * role) stores the component's latest figures and last-seen time; {@code GET /{componentId}}
+ * (viewer) reads them back. Not audited: see {@link ConfigServer#heartbeat}.
+ *
+ * <pre>{"componentId":"agent-1","time":"2030-01-01T12:00:00Z","metrics":{"backlogBytes":0,
+ *   "spoolFreePercent":80.5,"cpuLoad":0.4,"memoryUsedBytes":268435456,
+ *   "disks":[{"diskId":"web01:disk0","rpoSeconds":12,"backlogBytes":0,"throughputBytesPerSecond":1048576,
+ *             "state":"replicating","resyncRequired":false}]}}</pre>
+ */
+@Component(service = HeartbeatsResource.class)
+@JaxrsResource
+@JSONRequired
+@JaxrsApplicationSelect(Appliance.REST_APPLICATION_SELECT)
+@Path("heartbeats")
+public class HeartbeatsResource {
+    static final Set<String> FIELDS = Set.of("componentId", "time", "metrics");
+    static final Set<String> METRICS = Set.of("backlogBytes", "disks", "spoolFreePercent", "cpuLoad",
+            "memoryUsedBytes");
+    static final Set<String> DISK = Set.of("diskId", "rpoSeconds", "backlogBytes", "throughputBytesPerSecond",
+            "state", "resyncRequired");
+    /** 256 disks with long ids fit; the shared 64 KiB limit of other bodies would not. */
+    static final int MAX_BODY_CHARS = 256 * 1024;
+
+    private final ConfigServer server;
+
+    @Activate
+    public HeartbeatsResource(@Reference ConfigServerService service) {
+        this(service.server());
+    }
+
+    HeartbeatsResource(ConfigServer server) {
+        this.server = server;
+    }
+
+    /**
+     * For harnesses that host the resource outside OSGi (benchmarks/controlplane). A factory, not a
+     * second public constructor: SCR picks the activation constructor among the public ones.
+     */
+    public static HeartbeatsResource on(ConfigServer server) {
+        return new HeartbeatsResource(server);
+    }
+
+    @POST
+    @Consumes(MediaType.APPLICATION_JSON)
+    @Produces(MediaType.APPLICATION_JSON)
+    @RolesAllowed(Appliance.ROLE_OPERATOR)
+    public Response post(String body) {
+        return Rest.answer(() -> {
+            Heartbeat hb = parse(body);
+            boolean stored = server.heartbeat(hb);
+            return Response.ok(new Views.HeartbeatAnswer(hb.componentId(), stored)).build();
+        });
+    }
+
+    @GET
+    @Path("{componentId}")
+    @Produces(MediaType.APPLICATION_JSON)
+    @RolesAllowed(Appliance.ROLE_VIEWER)
+    public Response get(@PathParam("componentId") String componentId) {
+        return Rest.answer(() -> Response.ok(Views.HeartbeatView.of(server.latestHeartbeat(componentId))).build());
+    }
+
+    /** A heartbeat from a request body: types checked here, ranges by {@link Heartbeat#validate}. */
+    static Heartbeat parse(String body) {
+        ObjectNode o = Rest.object(body, FIELDS, MAX_BODY_CHARS);
+        String componentId = Rest.requiredString(o, "componentId");
+        String timeText = Rest.requiredString(o, "time");
+        Instant time;
+        try {
+            time = Instant.parse(timeText);
+        } catch (DateTimeParseException e) {
+            throw ConfigServerException.invalid("time", "time '" + (timeText.length() > 40 ? timeText.substring(0, 40)
+                    + "..." : timeText) + "' is not an ISO-8601 instant such as 2030-01-01T12:00:00Z");
+        }
+        ObjectNode m = Rest.objectField(o, "", "metrics", METRICS, true);
+        String mp = "metrics.";
+        long backlog = Rest.requiredLong(m, mp, "backlogBytes");
+        Double spool = Rest.optionalDouble(m, mp, "spoolFreePercent");
+        Double cpu = Rest.optionalDouble(m, mp, "cpuLoad");
+        JsonNode mem = m.get("memoryUsedBytes");
+        Long memory = mem == null || mem.isNull() ? null : Rest.optionalLong(m, mp, "memoryUsedBytes", 0);
+        ArrayNode array = Rest.arrayField(m, mp, "disks", Heartbeat.MAX_DISKS);
+        List<Heartbeat.Disk> disks = new ArrayList<>(array.size());
+        for (int i = 0; i < array.size(); i++) {
+            String dp = mp + "disks[" + i + "].";
+            JsonNode n = array.get(i);
+            if (!n.isObject()) {
+                throw ConfigServerException.invalid(mp + "disks[" + i + "]", mp + "disks[" + i + "] must be an object");
+            }
+            ObjectNode d = Rest.onlyFields((ObjectNode) n, dp, DISK);
+            disks.add(new Heartbeat.Disk(Rest.requiredString(d, dp, "diskId"), Rest.requiredLong(d, dp, "rpoSeconds"),
+                    Rest.optionalLong(d, dp, "backlogBytes", 0), Rest.optionalLong(d, dp, "throughputBytesPerSecond", 0),
+                    Rest.requiredString(d, dp, "state"), Rest.optionalBoolean(d, dp, "resyncRequired", false)));
+        }
+        return new Heartbeat(componentId, time, backlog, spool, cpu, memory, disks);
+    }
+}
