@@ -1277,6 +1277,16 @@ public final class MasterTarget implements Closeable, ReplicationMonitor {
         }
     }
 
+    /** Undo entries rolled back onto the replicas when the state was last loaded (0 if not loaded). */
+    long rolledBackOnLoad() {
+        lock.lock();
+        try {
+            return retention == null ? 0 : retention.journal().rolledBackEntries();
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** The last durably applied sequence of a disk (0 if none). */
     public long lastApplied(DiskId disk) {
         lock.lock();

@@ -247,7 +247,12 @@ public final class Retention implements Closeable {
      * oldest points, never a point pinned by an open view (pruning stops there). Persist the
      * state if points were dropped, then call {@link #deleteSegments}.
      */
-    public synchronized PrunePlan planPrune(Instant now) {
+    public PrunePlan planPrune(Instant now) {
+        return planPrune(now, settings.capBytes());
+    }
+
+    /** {@link #planPrune(Instant)} with an explicit cap (tests use caps below the configurable minimum). */
+    synchronized PrunePlan planPrune(Instant now, long capBytes) {
         RetentionSettings s = settings;
         int dropped = 0;
         Instant cutoff = now.minus(s.window());
@@ -258,14 +263,14 @@ public final class Retention implements Closeable {
             dropped++;
         }
         long used = journal.usedBytes();
-        while (used > s.capBytes()) {
+        while (used > capBytes) {
             long keep = neededSegment();
             long freed = 0;
             for (Map.Entry<Long, Long> e : journal.segments().headMap(Math.min(keep, journal.currentSegment()), false)
                     .entrySet()) {
                 freed += e.getValue();
             }
-            if (used - freed <= s.capBytes()) {
+            if (used - freed <= capBytes) {
                 break;
             }
             oldest = catalogue.oldest();
@@ -274,7 +279,7 @@ public final class Retention implements Closeable {
             }
             PointCatalogue.Point gone = catalogue.dropOldest();
             dropped++;
-            LOG.log(Level.INFO, "retention: space cap of " + s.capBytes() + " bytes reached, dropped recovery point "
+            LOG.log(Level.INFO, "retention: space cap of " + capBytes + " bytes reached, dropped recovery point "
                     + gone.point().id());
         }
         return new PrunePlan(dropped, neededSegment());
