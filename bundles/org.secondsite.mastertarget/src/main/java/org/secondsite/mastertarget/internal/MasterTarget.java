@@ -1096,7 +1096,12 @@ public final class MasterTarget implements Closeable, ReplicationMonitor {
             } finally {
                 lock.unlock();
             }
-            Retention.Commit made = r == null ? null : r.commitTags(tagsSeen, MasterTarget.this::members);
+            // group members are read here, not from inside the retention (lock order: this lock, then retention)
+            Map<GroupId, java.util.Set<DiskId>> groupMembers = new HashMap<>();
+            for (PointCatalogue.TagSeen t : tagsSeen) {
+                groupMembers.computeIfAbsent(t.group(), MasterTarget.this::members);
+            }
+            Retention.Commit made = r == null ? null : r.commitTags(tagsSeen, groupMembers::get);
             List<Message.Ack> acks = new ArrayList<>();
             lock.lock();
             try {

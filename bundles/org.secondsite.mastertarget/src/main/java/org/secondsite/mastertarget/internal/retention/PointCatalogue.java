@@ -7,6 +7,7 @@ import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -58,6 +59,8 @@ public final class PointCatalogue {
     }
 
     private final TreeMap<Long, Point> points = new TreeMap<>();
+    private final Map<String, Long> byId = new HashMap<>();
+    private final Map<GroupId, Integer> perGroup = new HashMap<>();
     private Map<UUID, Pending> pending = new LinkedHashMap<>();
     private long next = 1;
     private long dropped;
@@ -84,7 +87,7 @@ public final class PointCatalogue {
             }
             try {
                 Point p = parsePoint(r.number(), r.segment(), new String(r.payload(), StandardCharsets.UTF_8));
-                c.points.put(p.number(), p);
+                c.add(p);
                 c.next = Math.max(c.next, p.number() + 1);
             } catch (RuntimeException e) {
                 LOG.log(Level.WARNING, "recovery points: point record " + r.number() + " unreadable, ignored: " + e);
@@ -203,20 +206,33 @@ public final class PointCatalogue {
         pending = prepared.pending();
         for (Point p : prepared.points()) {
             Point q = new Point(p.number(), p.point(), p.sequences(), segmentOf.getOrDefault(p.number(), -1L));
-            points.put(q.number(), q);
+            add(q);
             next = Math.max(next, q.number() + 1);
         }
     }
 
+    private void add(Point p) {
+        Point old = points.put(p.number(), p);
+        if (old != null) {
+            remove(old);
+            points.put(p.number(), p);
+        }
+        byId.put(p.point().id(), p.number());
+        perGroup.merge(p.point().group(), 1, Integer::sum);
+    }
+
+    private void remove(Point p) {
+        byId.remove(p.point().id());
+        perGroup.computeIfPresent(p.point().group(), (g, n) -> n == 1 ? null : n - 1);
+    }
+
     /** Whether a group has a listed point or a pending tag: its overwrites must be journaled. */
     public boolean journaling(GroupId group) {
+        if (perGroup.containsKey(group)) {
+            return true;
+        }
         for (Pending p : pending.values()) {
             if (p.group().equals(group)) {
-                return true;
-            }
-        }
-        for (Point p : points.values()) {
-            if (p.point().group().equals(group)) {
                 return true;
             }
         }
@@ -242,10 +258,9 @@ public final class PointCatalogue {
 
     /** A listed point by id. */
     public Point get(String id) {
-        for (Point p : points.values()) {
-            if (p.point().id().equals(id)) {
-                return p;
-            }
+        Long number = byId.get(id);
+        if (number != null) {
+            return points.get(number);
         }
         throw new UnknownPointException("recovery point '" + id + "' is not listed: it was never made or has been"
                 + " pruned (" + (points.isEmpty() ? "no points are listed"
@@ -264,6 +279,7 @@ public final class PointCatalogue {
     /** Drops the oldest point (persist {@link #save} afterwards). */
     public Point dropOldest() {
         Map.Entry<Long, Point> e = points.pollFirstEntry();
+        remove(e.getValue());
         dropped = Math.max(dropped, e.getKey());
         return e.getValue();
     }

@@ -323,7 +323,12 @@ public final class RetentionJournal implements Closeable {
             int start = stage.position();
             stage.position(start + FIXED + id.length);
             ByteBuffer dst = stage.slice().limit(n);
-            replica.read(at, dst);
+            try {
+                replica.read(at, dst);
+            } catch (IOException | RuntimeException e) {
+                stage.position(start); // nothing half-staged
+                throw e;
+            }
             boolean zero = isZero(stage, start + FIXED + id.length, n);
             header(start, zero ? KIND_ZERO : KIND_DATA, id, n, sequence, at);
             int dataLen = zero ? 0 : n;
