@@ -1169,7 +1169,7 @@ public final class MasterTarget implements Closeable, ReplicationMonitor {
         }
         lastPruneMillis = now;
         Retention.PrunePlan plan = r.planPrune(clock.instant());
-        if (plan.droppedPoints() > 0) {
+        if (plan.changed()) {
             lock.lock();
             try {
                 persistLocked(); // the drop is durable before the segments go

@@ -276,6 +276,32 @@ public final class PointCatalogue {
                 .thenComparing(Point::number));
     }
 
+    /**
+     * Forgets tags still waiting for some member disk whose time is before {@code cutoff} (a
+     * member that never sends the tag must not keep its group journaling forever).
+     */
+    public int dropPendingBefore(Instant cutoff) {
+        int before = pending.size();
+        Map<UUID, Pending> kept = new LinkedHashMap<>();
+        for (Pending p : pending.values()) {
+            if (!p.time().isBefore(cutoff)) {
+                kept.put(p.id(), p);
+            } else {
+                LOG.log(Level.WARNING, "recovery points: tag '" + p.name() + "' of group " + p.group() + " was committed"
+                        + " by " + p.done().keySet() + " but never by " + missing(p) + " within the retention window;"
+                        + " no point is made of it");
+            }
+        }
+        pending = kept;
+        return before - kept.size();
+    }
+
+    private static Set<DiskId> missing(Pending p) {
+        Set<DiskId> m = new TreeSet<>(p.members());
+        m.removeAll(p.done().keySet());
+        return m;
+    }
+
     /** Drops the oldest point (persist {@link #save} afterwards). */
     public Point dropOldest() {
         Map.Entry<Long, Point> e = points.pollFirstEntry();

@@ -26,6 +26,10 @@ import org.secondsite.api.storage.ObjectStore;
  * {@link #sync} before writing the replicas, {@link #commitTags} before persisting the state
  * (which includes {@link #save}), then {@link #committed}. docs/JOURNAL.md explains why this
  * order keeps every listed point recoverable after a crash at any instant.
+ *
+ * <p>Locks: the master target may call in while holding its own lock; this class never calls
+ * back into the master target. Inside, this object's monitor is taken before the journal's,
+ * and the journal's before a view's write lock.
  */
 public final class Retention implements Closeable {
     private static final System.Logger LOG = System.getLogger(Retention.class.getName());
@@ -239,7 +243,12 @@ public final class Retention implements Closeable {
     }
 
     /** What a prune decided: points were dropped (persist the state), segments before {@code keepFrom} may go. */
-    public record PrunePlan(int droppedPoints, long keepFrom) {
+    public record PrunePlan(int droppedPoints, int droppedPending, long keepFrom) {
+        /** Whether the catalogue changed: persist the state before deleting segments. */
+        public boolean changed() {
+            return droppedPoints > 0 || droppedPending > 0;
+        }
+
     }
 
     /**
@@ -282,7 +291,8 @@ public final class Retention implements Closeable {
             LOG.log(Level.INFO, "retention: space cap of " + capBytes + " bytes reached, dropped recovery point "
                     + gone.point().id());
         }
-        return new PrunePlan(dropped, neededSegment());
+        int pendingDropped = catalogue.dropPendingBefore(cutoff);
+        return new PrunePlan(dropped, pendingDropped, neededSegment());
     }
 
     /** Deletes the segments no listed point needs; returns the bytes freed. */

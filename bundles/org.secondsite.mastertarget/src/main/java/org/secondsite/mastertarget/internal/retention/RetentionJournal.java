@@ -108,6 +108,7 @@ public final class RetentionJournal implements Closeable {
     private final List<Entry> staged = new ArrayList<>();
     private final List<PointRecord> stagedPoints = new ArrayList<>();
     private final CRC32C crc = new CRC32C();
+    private final Map<DiskId, byte[]> idBytes = new HashMap<>();
     private boolean unsynced;
     private long rolledBackEntries;
     private boolean discarded;
@@ -309,7 +310,7 @@ public final class RetentionJournal implements Closeable {
      * {@link #MAX_CHUNK}). Ranges reading as zeros are stored without data.
      */
     public void journal(DiskId disk, long sequence, long offset, long length, BlockDevice replica) throws IOException {
-        byte[] id = disk.value().getBytes(StandardCharsets.US_ASCII);
+        byte[] id = idBytes.computeIfAbsent(disk, d -> d.value().getBytes(StandardCharsets.US_ASCII));
         long end = offset + length;
         for (long at = offset; at < end;) {
             int n = (int) Math.min(MAX_CHUNK, end - at);

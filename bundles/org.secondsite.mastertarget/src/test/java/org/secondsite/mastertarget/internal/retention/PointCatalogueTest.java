@@ -109,4 +109,17 @@ class PointCatalogueTest {
         c.save(state);
         assertEquals(2, PointCatalogue.load(state, records).size(), "a dropped point stays dropped after a reload");
     }
+
+    @Test
+    void aTagOneDiskNeverSendsIsForgottenAfterTheWindow() {
+        PointCatalogue c = new PointCatalogue();
+        commit(c, new PointCatalogue.TagSeen(A, G, 5, tag("lonely", TagKind.BOOKMARK, 0)));
+        assertTrue(c.journaling(G));
+        assertEquals(0, c.dropPendingBefore(T), "not older than the cutoff");
+        assertEquals(1, c.dropPendingBefore(T.plusSeconds(1)));
+        assertFalse(c.journaling(G), "no point and nothing pending: the group is no longer journaled");
+        Properties state = new Properties();
+        c.save(state);
+        assertFalse(PointCatalogue.load(state, records).journaling(G));
+    }
 }
