@@ -200,4 +200,40 @@ class RecoveryPointsEndToEndTest {
             }
         }
     }
+
+    @Test
+    void pruningDropsPointsOutsideTheWindowAndFreesTheirSegments() throws Exception {
+        CheckpointPlan plan = new CheckpointPlan(11);
+        try (Pipeline p = pipeline(dir)) {
+            p.startMt();
+            try (FakeProcessServer ps = connect(p)) {
+                for (long s = 1; s <= 60; s++) {
+                    send(ps, plan, 0, s, s);
+                    send(ps, plan, 1, s, s);
+                }
+                awaitAcked(ps, 0, 60);
+                awaitAcked(ps, 1, 60);
+                RetentionStatus before = p.mt.retention();
+                assertEquals(21, before.points());
+                assertTrue(before.segments() > 1, "4 MiB segments rolled: " + before);
+                String oldest = before.oldest().orElseThrow().id();
+                // the plan's tags are from January 2026: a one-hour window leaves none of them
+                p.mt.retention(RetentionSettings.of(3600, 64));
+                send(ps, plan, 0, 61, 61); // the next commit prunes
+                awaitAcked(ps, 0, 61);
+                await().atMost(BUDGET).until(() -> p.mt.retention().points() == 0);
+                RetentionStatus after = p.mt.retention();
+                assertEquals(1, after.segments(), "only the segment being appended to is left: " + after);
+                assertTrue(after.usedBytes() < before.usedBytes(), before + " -> " + after);
+                UnknownPointException e = assertThrows(UnknownPointException.class, () -> p.mt.point(oldest));
+                assertTrue(e.getMessage().contains("pruned"), e.getMessage());
+                // replication goes on and the replicas hold the newest state
+                send(ps, plan, 1, 61, 63);
+                awaitAcked(ps, 1, 63);
+                Path img = p.dir.resolve("storage").resolve("volumes")
+                        .resolve(MasterTarget.volumeName(CheckpointPlan.DISKS.get(1)) + ".img");
+                assertEquals(CheckpointPlan.sha256(plan.contentAfter(1, 63)), Pipeline.sha256(img));
+            }
+        }
+    }
 }
