@@ -136,12 +136,31 @@ class RecoveryPointsEndToEndTest {
                 try (BlockDevice open = p.mt.openView(cp3.id(), d0)) {
                     String at3 = CheckpointPlan.sha256(plan.contentAfter(0, 3));
                     assertEquals(at3, CheckpointPlan.sha256(readAll(open)));
+                    // a reader reads the whole view again and again while the batches are applied
+                    java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+                    java.util.concurrent.CompletableFuture<List<String>> reader =
+                            java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                                List<String> seen = new ArrayList<>();
+                                try {
+                                    while (!stop.get() || seen.isEmpty()) {
+                                        seen.add(CheckpointPlan.sha256(readAll(open)));
+                                    }
+                                } catch (Exception e) {
+                                    throw new java.util.concurrent.CompletionException(e);
+                                }
+                                return seen;
+                            });
                     for (long s = 31; s <= 45; s++) {
                         send(ps, plan, 0, s, s);
                         send(ps, plan, 1, s, s);
                     }
                     awaitAcked(ps, 0, 45);
                     awaitAcked(ps, 1, 45);
+                    stop.set(true);
+                    List<String> seen = reader.get(60, java.util.concurrent.TimeUnit.SECONDS);
+                    for (String h : seen) {
+                        assertEquals(at3, h, "a read of the open view during apply (" + seen.size() + " reads)");
+                    }
                     assertEquals(at3, CheckpointPlan.sha256(readAll(open)), "the open view after 15 more batches");
                     assertTrue(open.isReadOnly());
                     IOException e = assertThrows(IOException.class, () -> open.write(0, ByteBuffer.allocate(1)));
