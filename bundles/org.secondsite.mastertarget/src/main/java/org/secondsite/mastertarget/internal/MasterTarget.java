@@ -34,10 +34,14 @@ import java.util.function.Supplier;
 
 import org.secondsite.api.appliance.Role;
 import org.secondsite.api.compress.Compressor;
+import org.secondsite.api.model.ChangeKind;
 import org.secondsite.api.model.ChangeRecord;
 import org.secondsite.api.model.DeltaBatch;
 import org.secondsite.api.model.DiskId;
+import org.secondsite.api.model.ConsistencyTag;
 import org.secondsite.api.model.GroupId;
+import org.secondsite.api.model.RecoveryPoint;
+import org.secondsite.api.storage.BlockDevice;
 import org.secondsite.api.replication.DiskReplicationStatus;
 import org.secondsite.api.replication.ReplicationMonitor;
 import org.secondsite.api.storage.ObjectStore;
@@ -47,6 +51,12 @@ import org.secondsite.api.transport.FrameConnection;
 import org.secondsite.api.transport.Transport;
 import org.secondsite.api.transport.TransportSecurity;
 import org.secondsite.api.transport.TransportServer;
+import org.secondsite.mastertarget.internal.retention.PointCatalogue;
+import org.secondsite.mastertarget.internal.retention.PointDetail;
+import org.secondsite.mastertarget.internal.retention.Retention;
+import org.secondsite.mastertarget.internal.retention.RetentionSettings;
+import org.secondsite.mastertarget.internal.retention.RetentionStatus;
+import org.secondsite.mastertarget.internal.retention.UnknownPointException;
 import org.secondsite.wire.BatchDecoder;
 import org.secondsite.wire.BatchHeader;
 import org.secondsite.wire.Compressors;
@@ -97,7 +107,8 @@ public final class MasterTarget implements Closeable, ReplicationMonitor {
      *        answered RETRY
      */
     public record Options(InetSocketAddress listen, String transport, String storage, long groupBytes,
-                          int hashThreads, java.time.Duration hashWait) {
+                          int hashThreads, java.time.Duration hashWait, RetentionSettings retention,
+                          long journalSegmentBytes) {
         public static final int DEFAULT_HASH_THREADS = 2;
         public static final java.time.Duration DEFAULT_HASH_WAIT = java.time.Duration.ofSeconds(60);
 
@@ -114,6 +125,17 @@ public final class MasterTarget implements Closeable, ReplicationMonitor {
             if (hashWait.isNegative() || hashWait.isZero()) {
                 throw new IllegalArgumentException("hashWait must be positive: " + hashWait);
             }
+            Objects.requireNonNull(retention, "retention");
+            if (journalSegmentBytes < 4L << 20 || journalSegmentBytes > 1L << 30) {
+                throw new IllegalArgumentException("journalSegmentBytes must be 4 MiB..1 GiB: " + journalSegmentBytes);
+            }
+        }
+
+        /** Options with the default retention settings. */
+        public Options(InetSocketAddress listen, String transport, String storage, long groupBytes, int hashThreads,
+                       java.time.Duration hashWait) {
+            this(listen, transport, storage, groupBytes, hashThreads, hashWait, RetentionSettings.defaults(),
+                    Retention.SEGMENT_BYTES);
         }
 
         /** Options with the default resync settings. */
@@ -122,7 +144,12 @@ public final class MasterTarget implements Closeable, ReplicationMonitor {
         }
 
         public Options withHashing(int threads, java.time.Duration wait) {
-            return new Options(listen, transport, storage, groupBytes, threads, wait);
+            return new Options(listen, transport, storage, groupBytes, threads, wait, retention, journalSegmentBytes);
+        }
+
+        /** Retention window and space cap, and the journal's segment size. */
+        public Options withRetention(RetentionSettings settings, long segmentBytes) {
+            return new Options(listen, transport, storage, groupBytes, hashThreads, hashWait, settings, segmentBytes);
         }
     }
 
@@ -141,6 +168,10 @@ public final class MasterTarget implements Closeable, ReplicationMonitor {
     // ---- guarded by lock ----
     private final TreeMap<DiskId, Disk> disks = new TreeMap<>();
     private StorageBackend loadedFrom;
+    /** Journal, points and pruning of the loaded backend. */
+    private Retention retention;
+    private volatile RetentionSettings retentionSettings;
+    private long lastPruneMillis;
     private boolean closed;
     private long compressorGeneration;
     private final Map<String, Session> sessionsByPeer = new HashMap<>();
@@ -160,6 +191,7 @@ public final class MasterTarget implements Closeable, ReplicationMonitor {
         this.storages = storages;
         this.compressors = Compressors.withNone(compressors);
         this.clock = clock;
+        this.retentionSettings = options.retention();
         this.hasher = new ReplicaHasher(new ReplicaHasher.Replicas() {
             @Override
             public ReplicaHasher.Replica replica(DiskId disk) {
@@ -281,11 +313,19 @@ public final class MasterTarget implements Closeable, ReplicationMonitor {
                     d.volume = null;
                 }
                 disks.clear();
+                closeRetentionLocked();
                 loadedFrom = null;
             }
         } finally {
             lock.unlock();
             applyLock.unlock();
+        }
+    }
+
+    private void closeRetentionLocked() {
+        if (retention != null) {
+            closeQuietly(retention);
+            retention = null;
         }
     }
 
@@ -329,11 +369,16 @@ public final class MasterTarget implements Closeable, ReplicationMonitor {
                 closeQuietly(d.volume);
             }
             disks.clear();
+            closeRetentionLocked();
+            loadedFrom = null;
             Optional<ByteBuffer> content = b.objects(NAMESPACE).get(STATE_OBJECT);
+            Properties p = new Properties();
             if (content.isPresent()) {
-                Properties p = new Properties();
                 p.load(new StringReader(StandardCharsets.UTF_8.decode(content.get()).toString()));
                 for (String key : p.stringPropertyNames()) {
+                    if (Retention.isRetentionKey(key)) {
+                        continue;
+                    }
                     String[] v = p.getProperty(key).split(",");
                     try {
                         Disk d = new Disk(DiskId.of(key));
@@ -350,9 +395,51 @@ public final class MasterTarget implements Closeable, ReplicationMonitor {
                     }
                 }
             }
+            // Roll back undo entries past the committed end: the replicas return to the committed state.
+            Retention r;
+            try {
+                r = Retention.open(b.objects(Retention.NAMESPACE), p, disk -> {
+                Disk d = disks.get(disk);
+                if (d == null) {
+                    return null;
+                }
+                try {
+                    if (d.volume == null) {
+                        d.volume = b.openVolume(volumeName(disk), d.size);
+                    }
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+                return d.volume;
+                }, retentionSettings, options.journalSegmentBytes());
+            } catch (java.io.UncheckedIOException e) {
+                throw e.getCause();
+            }
+            retention = r;
             loadedFrom = b;
+            if (r.journal().discardedOnOpen()) {
+                persistLocked();
+            }
         }
         return b;
+    }
+
+    /** After a failed apply or commit: reload the state and roll the replicas back to it. Apply lock held. */
+    private void reloadAfterFailure() {
+        lock.lock();
+        try {
+            for (Disk d : disks.values()) {
+                closeQuietly(d.volume);
+                d.volume = null;
+            }
+            closeRetentionLocked();
+            loadedFrom = null;
+            storageLocked();
+        } catch (IOException | RuntimeException e) {
+            LOG.log(Level.ERROR, "master target: reloading the state after a failure failed: " + e);
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** Persists every disk's durable state with one atomic put. Lock held. */
@@ -360,6 +447,9 @@ public final class MasterTarget implements Closeable, ReplicationMonitor {
         Properties p = new Properties();
         for (Disk d : disks.values()) {
             p.setProperty(d.disk.value(), d.group.value() + "," + d.size + "," + d.durable + "," + d.newestWriteMicros);
+        }
+        if (retention != null) {
+            retention.save(p);
         }
         StringWriter w = new StringWriter();
         p.store(w, "master target: group,size,lastAppliedSequence,newestWriteMicros per disk");
@@ -404,8 +494,6 @@ public final class MasterTarget implements Closeable, ReplicationMonitor {
         /** Whether the process server's HELLO listed resync.hash (it may send HASH_QUERY). */
         boolean resyncHash;
         Thread applier;
-        /** Used by the applier thread only. */
-        private ByteBuffer payload;
 
         Session(FrameConnection c) {
             this.c = c;
@@ -720,9 +808,26 @@ public final class MasterTarget implements Closeable, ReplicationMonitor {
             }
         }
 
+        /** A decoded batch waiting to be journaled and written; its data lives in the arena. */
+        private record Decoded(Disk disk, Queued queued, DeltaBatch batch) {
+        }
+
+        /** Decoded batches of the group not yet written. Applier thread only. */
+        private final List<Decoded> pending = new ArrayList<>();
+        /** Tags of written batches, made into points (or pending tags) by the next commit. Applier only. */
+        private final List<PointCatalogue.TagSeen> tagsSeen = new ArrayList<>();
+        /** Groups with a tag written but not committed yet: their later overwrites are journaled. */
+        private final java.util.Set<GroupId> taggedGroups = new java.util.HashSet<>();
+        /** Decoded payloads of the pending batches, one after the other. */
+        private ByteBuffer arena;
+        private int arenaUsed;
+
         /** Applies a group, commits and acknowledges it; false when the connection must end. */
         private boolean applyGroup(BatchDecoder decoder, List<Queued> group) throws InterruptedException {
             Map<DiskId, Disk> touched = new LinkedHashMap<>();
+            Map<DiskId, Long> decodedUpTo = new HashMap<>();
+            pending.clear();
+            arenaUsed = 0;
             applyLock.lock();
             try {
                 for (Queued q : group) {
@@ -740,45 +845,40 @@ public final class MasterTarget implements Closeable, ReplicationMonitor {
                         if (d == null || d.volume == null) {
                             throw new IOException("disk " + q.header.disk() + " has no replica volume");
                         }
-                        if (q.header.sequence() <= d.applied) {
+                        long last = decodedUpTo.getOrDefault(d.disk, d.applied);
+                        if (q.header.sequence() <= last) {
                             dequeued(d, q);
                             continue; // applied by an earlier connection
                         }
-                        if (q.header.sequence() != d.applied + 1) {
+                        if (q.header.sequence() != last + 1) {
+                            writePending(touched);
                             commit(touched);
-                            send(new Message.Resend(d.disk, d.applied + 1, ResendReason.GAP,
-                                    "expected " + (d.applied + 1) + ", got " + q.header.sequence()));
+                            send(new Message.Resend(d.disk, last + 1, ResendReason.GAP,
+                                    "expected " + (last + 1) + ", got " + q.header.sequence()));
                             return false;
+                        }
+                        if (arenaUsed + (long) q.header.payloadLength() > arenaCapacity()) {
+                            writePending(touched); // the arena is full: write what it holds first
                         }
                         DeltaBatch b = decodeHolding(decoder, q, d, touched);
                         if (b == null) {
                             return false; // connection ended while holding
                         }
                         for (ChangeRecord r : b.records()) {
-                            switch (r.kind()) {
-                                case WRITE -> d.volume.write(r.offset(), r.data());
-                                case ZERO, TRIM -> d.volume.zero(r.offset(), r.length());
-                                case DIRTY -> throw new IllegalStateException("batch " + d.disk + " seq "
-                                        + b.sequence() + " holds a DIRTY record " + r + ": its data must come from a"
-                                        + " resync, a master target cannot apply it");
+                            if (r.kind() == ChangeKind.DIRTY) {
+                                throw new IllegalStateException("batch " + d.disk + " seq " + b.sequence()
+                                        + " holds a DIRTY record " + r + ": its data must come from a resync, a master"
+                                        + " target cannot apply it");
                             }
                         }
-                        lock.lock();
-                        try {
-                            d.applied = b.sequence();
-                            d.appliedNewest = ChronoUnit.MICROS.between(Instant.EPOCH, b.lastWrite());
-                            d.bytesOut += b.dataBytes();
-                            d.state = "replicating";
-                            d.message = "";
-                        } finally {
-                            lock.unlock();
+                        pending.add(new Decoded(d, q, b));
+                        decodedUpTo.put(d.disk, b.sequence());
+                        if (!b.tags().isEmpty()) {
+                            writePending(touched); // a point never falls inside a journaled unit
                         }
-                        hasher.appliedAdvanced();
-                        dequeued(d, q);
-                        touched.put(d.disk, d);
                     } catch (RecordChecksumException e) {
                         problem = e.getMessage();
-                        commitQuietly(touched);
+                        flushQuietly(touched);
                         LOG.log(Level.WARNING, "master target: " + problem + "; asking for a resend");
                         try {
                             send(new Message.Resend(q.header.disk(), q.header.sequence(), ResendReason.BAD_CRC, problem));
@@ -797,7 +897,7 @@ public final class MasterTarget implements Closeable, ReplicationMonitor {
                         reopen = e instanceof IOException;
                     }
                     if (problem != null) {
-                        commitQuietly(touched);
+                        flushQuietly(touched);
                         if (d != null) {
                             lock.lock();
                             try {
@@ -812,17 +912,94 @@ public final class MasterTarget implements Closeable, ReplicationMonitor {
                             }
                         }
                         fail(code, problem);
+                        if (reopen) {
+                            reloadAfterFailure();
+                        }
                         return false;
                     }
                 }
+                writePending(touched);
                 commit(touched);
                 return true;
-            } catch (IOException e) {
-                fail(ErrorCode.INTERNAL, "committing applied batches failed: " + e);
+            } catch (IOException | RuntimeException e) {
+                fail(ErrorCode.INTERNAL, "applying or committing batches failed: " + e);
+                reloadAfterFailure(); // roll back what the journal protects, resume from the committed state
                 return false;
             } finally {
+                pending.clear();
+                tagsSeen.clear();
+                taggedGroups.clear();
                 applyLock.unlock();
             }
+        }
+
+        private int arenaCapacity() {
+            return arena == null ? ARENA_BYTES : arena.capacity();
+        }
+
+        /**
+         * Journals the old content of every range the pending batches overwrite (for groups with
+         * a point or a pending tag), syncs the journal, and only then writes the replicas.
+         * Apply lock held.
+         */
+        private void writePending(Map<DiskId, Disk> touched) throws IOException {
+            if (pending.isEmpty()) {
+                return;
+            }
+            Retention r;
+            lock.lock();
+            try {
+                r = retention;
+            } finally {
+                lock.unlock();
+            }
+            if (r != null) {
+                r.beginGroup();
+                boolean journaled = false;
+                for (Decoded x : pending) {
+                    GroupId g = x.batch().group();
+                    if (!taggedGroups.contains(g) && !r.journaling(g)) {
+                        continue;
+                    }
+                    for (ChangeRecord rec : x.batch().records()) {
+                        r.journal(x.disk().disk, x.batch().sequence(), rec.offset(), rec.length(), x.disk().volume);
+                        journaled = true;
+                    }
+                }
+                if (journaled) {
+                    r.sync(); // undo entries are durable before any replica write they protect
+                }
+            }
+            for (Decoded x : pending) {
+                Disk d = x.disk();
+                DeltaBatch b = x.batch();
+                for (ChangeRecord rec : b.records()) {
+                    switch (rec.kind()) {
+                        case WRITE -> d.volume.write(rec.offset(), rec.data());
+                        case ZERO, TRIM -> d.volume.zero(rec.offset(), rec.length());
+                        case DIRTY -> throw new IllegalStateException("DIRTY record " + rec + " cannot be applied");
+                    }
+                }
+                for (ConsistencyTag t : b.tags()) {
+                    tagsSeen.add(new PointCatalogue.TagSeen(d.disk, b.group(), b.sequence(), t));
+                    taggedGroups.add(b.group());
+                }
+                lock.lock();
+                try {
+                    d.applied = b.sequence();
+                    d.appliedNewest = ChronoUnit.MICROS.between(Instant.EPOCH, b.lastWrite());
+                    d.bytesOut += b.dataBytes();
+                    d.state = "replicating";
+                    d.message = "";
+                } finally {
+                    lock.unlock();
+                }
+                hasher.appliedAdvanced();
+                dequeued(d, x.queued());
+                touched.put(d.disk, d);
+            }
+            pending.clear();
+            arenaUsed = 0;
         }
 
         private void dequeued(Disk d, Queued q) {
@@ -849,6 +1026,7 @@ public final class MasterTarget implements Closeable, ReplicationMonitor {
                 try {
                     return decoder.decode(q.frame, this::payloadBuffer);
                 } catch (UnknownCompressorException e) {
+                    writePending(touched);
                     commit(touched); // acknowledge what is applied before holding
                     touched.clear();
                     lock.lock();
@@ -874,25 +1052,36 @@ public final class MasterTarget implements Closeable, ReplicationMonitor {
         }
 
         /**
-         * The applier's reused payload buffer: a batch's records are slices of it until they are
-         * written, before the next batch is decoded. Direct, so volume writes need no copy.
+         * A slice of the applier's reused arena for a batch's payload: the records of the pending
+         * batches are slices of it until they are written. Direct, so volume writes need no copy.
+         * The caller writes the pending batches first when a payload does not fit behind them.
          */
         private ByteBuffer payloadBuffer(int length) {
-            if (payload == null || payload.capacity() < length) {
-                payload = ByteBuffer.allocateDirect(Math.max(length, 4 << 20));
+            if (arena == null || arena.capacity() - arenaUsed < length) {
+                if (arenaUsed != 0) {
+                    throw new IllegalStateException("arena holds pending batches: " + arenaUsed + " bytes");
+                }
+                arena = ByteBuffer.allocateDirect(Math.max(length, ARENA_BYTES));
             }
-            return payload.clear();
+            ByteBuffer b = arena.duplicate().position(arenaUsed).limit(arenaUsed + length).slice();
+            arenaUsed += length;
+            return b;
         }
 
-        private void commitQuietly(Map<DiskId, Disk> touched) {
+        private void flushQuietly(Map<DiskId, Disk> touched) {
             try {
+                writePending(touched);
                 commit(touched);
-            } catch (IOException e) {
+            } catch (IOException | RuntimeException e) {
                 LOG.log(Level.WARNING, "master target: commit failed: " + e);
+                reloadAfterFailure();
             }
         }
 
-        /** Flushes the touched volumes, persists the state, then acknowledges. Apply lock held. */
+        /**
+         * Flushes the touched volumes, appends the records of the points the committed tags
+         * complete (synced), persists the state, lists the points, then acknowledges. Apply lock held.
+         */
         private void commit(Map<DiskId, Disk> touched) throws IOException {
             if (touched.isEmpty()) {
                 return;
@@ -900,6 +1089,19 @@ public final class MasterTarget implements Closeable, ReplicationMonitor {
             for (Disk d : touched.values()) {
                 d.volume.flush();
             }
+            Retention r;
+            lock.lock();
+            try {
+                r = retention;
+            } finally {
+                lock.unlock();
+            }
+            // group members are read here, not from inside the retention (lock order: this lock, then retention)
+            Map<GroupId, java.util.Set<DiskId>> groupMembers = new HashMap<>();
+            for (PointCatalogue.TagSeen t : tagsSeen) {
+                groupMembers.computeIfAbsent(t.group(), MasterTarget.this::members);
+            }
+            Retention.Commit made = r == null ? null : r.commitTags(tagsSeen, groupMembers::get);
             List<Message.Ack> acks = new ArrayList<>();
             lock.lock();
             try {
@@ -924,17 +1126,171 @@ public final class MasterTarget implements Closeable, ReplicationMonitor {
             } finally {
                 lock.unlock();
             }
+            if (r != null) {
+                r.committed(made);
+            }
+            tagsSeen.clear();
+            taggedGroups.clear();
             touched.clear();
             for (Message.Ack a : acks) {
                 send(a);
             }
+            pruneIfDue(r);
         }
+    }
+
+    /** Bytes of decoded payload the applier holds before writing (one journal sync per this much, at most). */
+    static final int ARENA_BYTES = 16 << 20;
+
+    /** The disks of a group now. */
+    private java.util.Set<DiskId> members(GroupId group) {
+        lock.lock();
+        try {
+            java.util.Set<DiskId> out = new java.util.TreeSet<>();
+            for (Disk d : disks.values()) {
+                if (group.equals(d.group)) {
+                    out.add(d.disk);
+                }
+            }
+            return out;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Prunes at most once a second (and at once when the space cap is exceeded). Apply lock held. */
+    private void pruneIfDue(Retention r) throws IOException {
+        if (r == null) {
+            return;
+        }
+        long now = clock.millis();
+        if (now - lastPruneMillis < 1000 && r.journal().usedBytes() <= r.settings().capBytes()) {
+            return;
+        }
+        lastPruneMillis = now;
+        Retention.PrunePlan plan = r.planPrune(clock.instant());
+        if (plan.changed()) {
+            lock.lock();
+            try {
+                persistLocked(); // the drop is durable before the segments go
+            } finally {
+                lock.unlock();
+            }
+        }
+        r.deleteSegments(plan);
     }
 
     private record Queued(BatchHeader header, ByteBuffer frame) {
     }
 
     // ------------------------------------------------------------------ status, close
+
+    // ------------------------------------------------------------------ recovery points
+
+    /** The loaded retention (loading the state if needed). */
+    private Retention retentionLocked() throws IOException {
+        storageLocked();
+        if (retention == null) {
+            throw new IOException("the retention journal of storage backend '" + options.storage() + "' is not open");
+        }
+        return retention;
+    }
+
+    /** Listed recovery points of a group (or of all groups), sorted by time. */
+    public List<RecoveryPoint> points(Optional<GroupId> group) throws IOException {
+        lock.lock();
+        try {
+            return retentionLocked().points(group);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * A listed point with the sequence of each member disk.
+     *
+     * @throws UnknownPointException if no point of that id is listed (never made or pruned)
+     */
+    public PointDetail point(String id) throws IOException {
+        lock.lock();
+        try {
+            return retentionLocked().point(id);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * A read-only view of {@code disk} as it was at a listed point: the replica with the undo
+     * chain laid over it, ready at once whatever the disk size, correct while replication goes
+     * on. Close it when done: until then it pins the point (pruning stops at it).
+     *
+     * @throws UnknownPointException if no point of that id is listed
+     * @throws IllegalArgumentException if the disk is not a member of the point
+     */
+    public BlockDevice openView(String pointId, DiskId disk) throws IOException {
+        // No apply lock: the journal registers the view atomically with its appends, which precede
+        // the replica writes they protect (docs/JOURNAL.md).
+        lock.lock();
+        try {
+            Retention r = retentionLocked();
+            PointDetail p = r.point(pointId);
+            if (!p.sequences().containsKey(disk)) {
+                throw new IllegalArgumentException("disk " + disk + " is not part of recovery point '" + pointId
+                        + "' (its disks: " + p.sequences().keySet() + ")");
+            }
+            Disk d = disks.get(disk);
+            if (d == null) {
+                throw new IOException("disk " + disk + " of recovery point '" + pointId + "' has no replica here");
+            }
+            if (d.volume == null) {
+                d.volume = loadedFrom.openVolume(volumeName(disk), d.size);
+            }
+            return r.openView(pointId, disk, d.volume, d.size);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The retention journal's state: settings, space used, oldest and newest point. */
+    public RetentionStatus retention() throws IOException {
+        lock.lock();
+        try {
+            return retentionLocked().status();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** New retention settings, in force from the next prune (within a second of the next commit). */
+    public void retention(RetentionSettings settings) {
+        Objects.requireNonNull(settings, "settings");
+        lock.lock();
+        try {
+            retentionSettings = settings;
+            if (retention != null) {
+                retention.settings(settings);
+            }
+        } finally {
+            lock.unlock();
+        }
+        applyLock.lock();
+        try {
+            lastPruneMillis = 0; // prune at the next commit
+        } finally {
+            applyLock.unlock();
+        }
+    }
+
+    /** Undo entries rolled back onto the replicas when the state was last loaded (0 if not loaded). */
+    long rolledBackOnLoad() {
+        lock.lock();
+        try {
+            return retention == null ? 0 : retention.journal().rolledBackEntries();
+        } finally {
+            lock.unlock();
+        }
+    }
 
     /** The last durably applied sequence of a disk (0 if none). */
     public long lastApplied(DiskId disk) {
@@ -997,6 +1353,7 @@ public final class MasterTarget implements Closeable, ReplicationMonitor {
                 closeQuietly(d.volume);
                 d.volume = null;
             }
+            closeRetentionLocked();
         } finally {
             lock.unlock();
             applyLock.unlock();

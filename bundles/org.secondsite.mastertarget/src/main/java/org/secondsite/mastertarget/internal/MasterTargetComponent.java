@@ -56,7 +56,10 @@ public final class MasterTargetComponent implements ReplicationMonitor {
         }
         InetSocketAddress listen = new InetSocketAddress(v.substring(0, colon).replace("[", "").replace("]", ""), port);
         core = new MasterTarget(new MasterTarget.Options(listen, config.transport(), config.storage(),
-                config.groupBytes(), config.hashThreads(), java.time.Duration.ofSeconds(config.hashWaitSeconds())),
+                config.groupBytes(), config.hashThreads(), java.time.Duration.ofSeconds(config.hashWaitSeconds()))
+                .withRetention(org.secondsite.mastertarget.internal.retention.RetentionSettings.of(
+                        config.retentionWindowSeconds(), config.retentionSpaceMiB()),
+                        org.secondsite.mastertarget.internal.retention.Retention.SEGMENT_BYTES),
                 this::componentId, transports::get, this::security, storages::get,
                 compressors::get, Clock.systemUTC());
     }

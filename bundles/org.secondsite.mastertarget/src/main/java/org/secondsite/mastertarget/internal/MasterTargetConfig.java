@@ -26,4 +26,12 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
     @AttributeDefinition(name = "Hash query wait", description = "Seconds a hash query may wait until the replica has "
             + "applied the sequence it names; then it is answered 'retry' with the reason")
     int hashWaitSeconds() default 60;
+
+    @AttributeDefinition(name = "Retention window", description = "Seconds of history kept as recovery points; older "
+            + "points are pruned (must be positive)")
+    long retentionWindowSeconds() default 86400;
+
+    @AttributeDefinition(name = "Retention space cap", description = "MiB the undo journal may use; when reached the "
+            + "oldest points are dropped (at least 64)")
+    long retentionSpaceMiB() default 10240;
 }
