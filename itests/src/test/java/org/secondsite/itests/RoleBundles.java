@@ -33,7 +33,8 @@ final class RoleBundles {
         PLUGINS.put(Role.AGENT, plus(DATA_PATH_PLUGINS, "capture:nbd", "capture:scan"));
         OWN.put(Role.PROCESS_SERVER, union(DATA_PATH, "org.secondsite.processserver"));
         PLUGINS.put(Role.PROCESS_SERVER, DATA_PATH_PLUGINS);
-        OWN.put(Role.MASTER_TARGET, union(DATA_PATH, "org.secondsite.storage.file", "org.secondsite.mastertarget"));
+        OWN.put(Role.MASTER_TARGET, union(DATA_PATH, "org.secondsite.nbd", "org.secondsite.storage.file",
+                "org.secondsite.mastertarget"));
         PLUGINS.put(Role.MASTER_TARGET, plus(DATA_PATH_PLUGINS, "storage:file"));
         OWN.put(Role.CONFIG_SERVER, Set.of("org.secondsite.pki", "org.secondsite.configserver"));
         OWN.put(Role.ALL_IN_ONE, Set.of("org.secondsite.demo"));

@@ -6,7 +6,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
+import java.nio.file.Paths;
+
 import org.osgi.service.component.annotations.Activate;
+import org.secondsite.mastertarget.internal.recovery.Recovery;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
 import org.osgi.service.component.annotations.Deactivate;
@@ -30,7 +33,7 @@ import org.secondsite.api.transport.TransportSecurity;
  * connections are closed and the process server resumes from the durable state once it
  * returns.
  */
-@Component(name = "org.secondsite.mastertarget", service = ReplicationMonitor.class,
+@Component(name = "org.secondsite.mastertarget", service = {ReplicationMonitor.class, MasterTargetComponent.class},
         configurationPolicy = ConfigurationPolicy.OPTIONAL)
 @Designate(ocd = MasterTargetConfig.class)
 public final class MasterTargetComponent implements ReplicationMonitor {
@@ -40,21 +43,12 @@ public final class MasterTargetComponent implements ReplicationMonitor {
     private final Map<String, StorageBackend> storages = new ConcurrentHashMap<>();
     private volatile ComponentIdentity identity;
     private volatile MasterTarget core;
+    private final Recovery recovery;
 
     @Activate
     public MasterTargetComponent(MasterTargetConfig config) {
-        String v = config.listen().trim();
-        int colon = v.lastIndexOf(':');
-        if (colon <= 0) {
-            throw new IllegalArgumentException("listen '" + config.listen() + "' must be host:port, e.g. 0.0.0.0:9444");
-        }
-        int port;
-        try {
-            port = Integer.parseInt(v.substring(colon + 1));
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("listen '" + config.listen() + "': port is not a number");
-        }
-        InetSocketAddress listen = new InetSocketAddress(v.substring(0, colon).replace("[", "").replace("]", ""), port);
+        InetSocketAddress listen = address("listen", config.listen());
+        InetSocketAddress exportListen = address("exportListen", config.exportListen());
         core = new MasterTarget(new MasterTarget.Options(listen, config.transport(), config.storage(),
                 config.groupBytes(), config.hashThreads(), java.time.Duration.ofSeconds(config.hashWaitSeconds()))
                 .withRetention(org.secondsite.mastertarget.internal.retention.RetentionSettings.of(
@@ -62,11 +56,44 @@ public final class MasterTargetComponent implements ReplicationMonitor {
                         org.secondsite.mastertarget.internal.retention.Retention.SEGMENT_BYTES),
                 this::componentId, transports::get, this::security, storages::get,
                 compressors::get, Clock.systemUTC());
+        recovery = new Recovery(core, exportListen,
+                Paths.get(System.getProperty("karaf.data", "data"), "secondsite", "mastertarget", "scratch"),
+                Clock.systemUTC());
+    }
+
+    /** A {@code host:port} setting. */
+    static InetSocketAddress address(String setting, String value) {
+        String v = value.trim();
+        int colon = v.lastIndexOf(':');
+        if (colon <= 0) {
+            throw new IllegalArgumentException(setting + " '" + value + "' must be host:port, e.g. 0.0.0.0:9444");
+        }
+        int port;
+        try {
+            port = Integer.parseInt(v.substring(colon + 1));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(setting + " '" + value + "': port is not a number");
+        }
+        if (port < 0 || port > 65535) {
+            throw new IllegalArgumentException(setting + " '" + value + "': port must be 0..65535");
+        }
+        return new InetSocketAddress(v.substring(0, colon).replace("[", "").replace("]", ""), port);
     }
 
     @Deactivate
     void deactivate() {
+        recovery.close();
         core.close();
+    }
+
+    /** The master target, for its commands and REST resources. */
+    public MasterTarget masterTarget() {
+        return core;
+    }
+
+    /** Recovery-point exports and copies, for the commands and REST resources. */
+    public Recovery recovery() {
+        return recovery;
     }
 
     private String componentId() {

@@ -34,4 +34,8 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
     @AttributeDefinition(name = "Retention space cap", description = "MiB the undo journal may use; when reached the "
             + "oldest points are dropped (at least 64)")
     long retentionSpaceMiB() default 10240;
+
+    @AttributeDefinition(name = "Export listen", description = "host:port of the NBD server that serves recovery "
+            + "points (dr:export); plain NBD, keep it on loopback or a trusted network")
+    String exportListen() default "127.0.0.1:10810";
 }
