@@ -92,41 +92,17 @@ public final class P1 {
         if (size == 0 || size % WRITE != 0) {
             throw new IllegalArgumentException(data + " must be a positive multiple of 1 MiB, is " + size + " bytes");
         }
-        Files.createDirectories(work);
-        TestPki pki = TestPki.newCa("p1-ca");
-        TlsTransport tls = new TlsTransport(TlsOptions.defaults());
-        Map<String, Transport> transports = new ConcurrentHashMap<>(Map.of("tls", tls));
-        Map<String, Compressor> psCompressors = new ConcurrentHashMap<>(Map.of("lz4", Lz4Codec.create()));
-        Map<String, Compressor> mtCompressors = new ConcurrentHashMap<>(Map.of("lz4", Lz4Codec.create()));
         // Like the peer (lz4 -1 at the sender), the agent compresses by default: half the bytes cross
         // TLS twice and reach the spool, and the process server only checks them (no recompression).
         String agentCompressor = System.getProperty("p1.agentCompressor", "lz4");
-        Map<String, Compressor> agentCompressors = new ConcurrentHashMap<>(
-                "lz4".equals(agentCompressor) ? Map.of("lz4", Lz4Codec.create()) : Map.of());
-        Path storageRoot = work.resolve("storage");
-        Map<String, StorageBackend> storages = new ConcurrentHashMap<>(Map.of("file",
-                new FileStorageBackend(storageRoot)));
-        var agentSec = pki.security("agent-1", id -> id.equals("ps-1"));
-        var psSec = pki.security("ps-1", id -> id.equals("agent-1") || id.equals("mt-1"));
-        var mtSec = pki.security("mt-1", id -> id.equals("ps-1"));
-        InetSocketAddress any = new InetSocketAddress("127.0.0.1", 0);
-
-        MasterTarget mt = new MasterTarget(new MasterTarget.Options(any, "tls", "file", 64L << 20), () -> "mt-1",
-                transports::get, () -> mtSec, storages::get, mtCompressors::get, Clock.systemUTC());
-        ProcessServer ps = null;
-        Agent agent = null;
-        try {
-            ProcessServerOptions po = ProcessServerOptions.defaults(any, mt.listenAddress(), work.resolve("spool"))
-                    .withWanCompressor("lz4");
-            ps = new ProcessServer(po, () -> "ps-1", transports::get, () -> psSec, psCompressors::get,
-                    Clock.systemUTC());
-            AgentOptions ao = AgentOptions.defaults(ps.listenAddress(), work.resolve("agent")).withCompressor(agentCompressor);
-            agent = new Agent(ao, () -> "agent-1", transports::get, () -> agentSec, agentCompressors::get,
-                    Clock.systemUTC());
+        try (Rig rig = Rig.start(work, agentCompressor, o -> o)) {
+            Agent agent = rig.agent;
+            MasterTarget mt = rig.masterTarget;
+            ProcessServer ps = rig.processServer;
             ChangeSink sink = agent.protect(DISK, GroupId.of("bench01"), size);
-            awaitLinks(agent, ps);
-            System.out.printf(Locale.ROOT, "ours: agent compressor %s, PS wan compressor %s (%s), %d MiB writes%n",
-                    ao.compressor(), po.wanCompressor(), psCompressors.get("lz4"), WRITE >> 20);
+            rig.awaitLinks(DISK);
+            System.out.printf(Locale.ROOT, "ours: agent compressor %s, PS wan compressor %s, %d MiB writes%n",
+                    rig.agentOptions.compressor(), rig.processServerOptions.wanCompressor(), WRITE >> 20);
 
             // The appliance runs for days: measure it warm. A first, untimed disk takes the JIT through the
             // hot paths (TLS record crypto needs ~4 s of run time here before its intrinsics are in effect).
@@ -144,22 +120,14 @@ public final class P1 {
 
             double secs = nanos / 1e9;
             System.out.printf(Locale.ROOT, "ours: %d bytes in %.2f s = %.1f MB/s (%d batches; PS in %d B, out %d B)%n",
-                    size, secs, size / 1e6 / secs, last, status(ps.disks(), DISK).bytesIn(),
-                    status(ps.disks(), DISK).bytesOut());
-            String got = sha256(storageRoot.resolve("volumes").resolve(volumeName() + ".img"));
+                    size, secs, size / 1e6 / secs, last, Rig.status(ps.disks(), DISK).bytesIn(),
+                    Rig.status(ps.disks(), DISK).bytesOut());
+            String got = sha256(rig.replicaFile(DISK));
             String want = expected != null ? expected : sha256(data);
             boolean ok = got.equals(want);
             System.out.println("ours: replica sha256 " + got + (ok ? " == data" : " != data " + want));
             System.out.printf(Locale.ROOT, "RESULT ours_mbps=%.1f ok=%b%n", size / 1e6 / secs, ok);
             return ok ? 0 : 1;
-        } finally {
-            if (agent != null) {
-                agent.close();
-            }
-            if (ps != null) {
-                ps.close();
-            }
-            mt.close();
         }
     }
 
@@ -184,7 +152,7 @@ public final class P1 {
                     // Paced like the peer's pipe: the writer waits while PACE bytes wait to be sent. The agent
                     // never blocks a workload (beyond memory it spills to its change cache, then keeps only a
                     // dirty-region bitmap); this measures the data path, not the spill and replay path.
-                    while (status(agent.disks(), disk).backlogBytes() > PACE) {
+                    while (Rig.status(agent.disks(), disk).backlogBytes() > PACE) {
                         LockSupport.parkNanos(100_000);
                     }
                     sink.accept(ChangeRecord.write(base + off, map.slice((int) off, len)));
@@ -192,7 +160,7 @@ public final class P1 {
             }
         }
         sink.flush();
-        long last = status(agent.disks(), disk).lastSequence();
+        long last = Rig.status(agent.disks(), disk).lastSequence();
         long deadline = System.nanoTime() + Duration.ofMinutes(10).toNanos();
         while (mt.lastApplied(disk) < last || !agent.isDrained(disk)) {
             if (System.nanoTime() > deadline) {
@@ -202,34 +170,6 @@ public final class P1 {
             LockSupport.parkNanos(200_000);
         }
         return last;
-    }
-
-    private static org.secondsite.api.replication.DiskReplicationStatus status(
-            java.util.List<org.secondsite.api.replication.DiskReplicationStatus> all, DiskId disk) {
-        return all.stream().filter(d -> d.disk().equals(disk)).findFirst()
-                .orElseThrow(() -> new IllegalStateException("no status for " + disk));
-    }
-
-    /** Waits until the agent and the process server both replicate, so the clock sees no handshake. */
-    private static void awaitLinks(Agent agent, ProcessServer ps) {
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while (true) {
-            DiskReplicationStatus a = agent.disks().get(0);
-            boolean psReady = !ps.disks().isEmpty() && "replicating".equals(ps.disks().get(0).state());
-            if ("replicating".equals(a.state()) && psReady) {
-                return;
-            }
-            if (System.nanoTime() > deadline) {
-                throw new IllegalStateException("links not up within 30 s: agent " + a.state() + " " + a.message()
-                        + ", process server " + (ps.disks().isEmpty() ? "no disk" : ps.disks().get(0).state()));
-            }
-            LockSupport.parkNanos(10_000_000);
-        }
-    }
-
-    /** The replica volume name the master target uses for {@link #DISK} (see MasterTarget.volumeName). */
-    private static String volumeName() {
-        return "disk-" + DISK.value().replace("_", "__").replace(":", "_-");
     }
 
     static String sha256(Path file) throws Exception {
