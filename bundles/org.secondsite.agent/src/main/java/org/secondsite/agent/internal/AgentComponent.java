@@ -48,6 +48,7 @@ public final class AgentComponent implements AgentService, ReplicationMonitor {
     private volatile ComponentIdentity identity;
     private final Agent agent;
     private final Tagger tagger;
+    private final TagSchedule schedule;
 
     @Activate
     public AgentComponent(AgentConfig config) throws IOException {
@@ -64,6 +65,13 @@ public final class AgentComponent implements AgentService, ReplicationMonitor {
         this.agent = new Agent(options, this::componentId, transports::get, this::security, compressors::get,
                 Clock.systemUTC());
         this.tagger = new Tagger(agent, tagOptions, Clock.systemUTC());
+        if (config.appTagMinutes() < 0 || config.appTagMinutes() > 525_600) {
+            agent.close();
+            throw new IllegalArgumentException("appTagMinutes must be 0 (off) to 525600 (a year), got "
+                    + config.appTagMinutes());
+        }
+        this.schedule = new TagSchedule(Duration.ofMinutes(config.appTagMinutes()), agent::groups, tagger::tag,
+                Clock.systemUTC());
     }
 
     private String componentId() {
@@ -81,6 +89,7 @@ public final class AgentComponent implements AgentService, ReplicationMonitor {
 
     @Deactivate
     void deactivate() {
+        schedule.close();
         tagger.close(); // releases held coordinated tags and thaws first
         agent.close();
     }

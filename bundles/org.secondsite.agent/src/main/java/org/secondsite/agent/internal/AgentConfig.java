@@ -84,4 +84,8 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
     @AttributeDefinition(name = "Remembered tag names", description = "Tag names remembered per group (1..100000); "
             + "a tag reusing one of them is refused")
     int recentTagNames() default 256;
+
+    @AttributeDefinition(name = "Application-consistent schedule", description = "Minutes between scheduled "
+            + "application-consistent tags of every consistency group (with the hooks); 0 turns the schedule off")
+    long appTagMinutes() default 0;
 }

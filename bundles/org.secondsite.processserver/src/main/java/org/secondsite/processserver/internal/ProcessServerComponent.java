@@ -34,7 +34,7 @@ import org.secondsite.processserver.internal.throttle.BandwidthSchedule;
  * data is lost). Transports and compressors are collected by name: when the transport goes
  * away, connections are closed and re-established once it returns.
  */
-@Component(name = "org.secondsite.processserver", service = ReplicationMonitor.class,
+@Component(name = "org.secondsite.processserver", service = {ReplicationMonitor.class, ProcessServerComponent.class},
         configurationPolicy = ConfigurationPolicy.OPTIONAL)
 @Designate(ocd = ProcessServerConfig.class)
 public final class ProcessServerComponent implements ReplicationMonitor {
