@@ -303,6 +303,61 @@ class RecoveryTest {
         assertTrue(gone.getMessage().contains(pinned.id()), gone.getMessage());
     }
 
+    @Test
+    void aScratchFileLeftByACrashDoesNotBlockTheNameAndIsDeleted() throws Exception {
+        write(10);
+        RecoveryPoint p = bookmark("stale");
+        // a master target killed during a test failover leaves its scratch overlay behind
+        Path scratchDir = Files.createDirectories(dir.resolve("scratch2"));
+        Path stale = scratchDir.resolve("tf.scratch");
+        Files.write(stale, new byte[8192]);
+        Path other = Files.write(scratchDir.resolve("gone.scratch"), new byte[4096]);
+        Path unrelated = Files.writeString(scratchDir.resolve("keep.txt"), "not a scratch file");
+        try (Recovery r = new Recovery(stack.mt, new java.net.InetSocketAddress("127.0.0.1", 0), scratchDir,
+                java.time.Clock.systemUTC())) {
+            assertFalse(Files.exists(other), "a stale scratch file is deleted when recovery starts");
+            assertTrue(Files.exists(unrelated), "other files are left alone");
+            List<ExportInfo> e = r.export("tf", p.id(), Optional.of(DISKS.get(0)), Mode.TEST_FAILOVER);
+            assertEquals(0, e.get(0).scratchBytes(), "a new, empty overlay");
+            r.discard("tf");
+            assertFalse(Files.exists(stale));
+        }
+    }
+
+    @Test
+    void closingRecoveryReleasesEveryViewAlsoOfCopiesNotStartedYet() throws Exception {
+        write(20);
+        RecoveryPoint p = bookmark("close");
+        Recovery r = new Recovery(stack.mt, new java.net.InetSocketAddress("127.0.0.1", 0), dir.resolve("scratch3"),
+                java.time.Clock.systemUTC());
+        List<CopyInfo> started = new ArrayList<>();
+        try {
+            r.export("open", p.id(), Optional.empty(), Mode.TEST_FAILOVER);
+            for (int i = 0; i < 12; i++) { // one copier thread: most of these are queued when close comes
+                started.add(r.copy(p.id(), DISKS.get(i % 2), dir.resolve("c" + i + ".img")));
+            }
+        } finally {
+            r.close();
+        }
+        // replication is untouched by the copies stopped under it (their reads share the replica volumes)
+        write(10);
+        for (int i = 0; i < 2; i++) {
+            stack.awaitApplied(DISKS.get(i));
+            assertEquals(Stack.sha256(models.get(i)), Stack.sha256(stack.replicaFile(DISKS.get(i))),
+                    "replica of " + DISKS.get(i) + " after recovery closed");
+        }
+        assertEquals(0, stack.mt.retention().openViews(), "views left open (pinning their point) after close");
+        for (CopyInfo c : started) {
+            assertTrue(r.awaitCopy(c.id(), Stack.BUDGET), "copy " + c.id() + " ended");
+        }
+        for (CopyInfo c : r.copies()) {
+            assertTrue(List.of("done", "cancelled").contains(c.state()), c.toString());
+            assertTrue(c.state().equals("done") == Files.exists(c.target()), c.toString());
+            assertFalse(Files.exists(c.target().resolveSibling(c.target().getFileName() + ".partial")), c.toString());
+        }
+        assertThrows(IllegalStateException.class, () -> r.export("again", p.id(), Optional.empty(), Mode.READ_ONLY));
+    }
+
     // ------------------------------------------------------------------ helpers
 
     /** A read-only source disk over a model array (the agent's replays read it). */
