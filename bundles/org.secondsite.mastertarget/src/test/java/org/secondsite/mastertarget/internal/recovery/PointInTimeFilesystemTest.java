@@ -52,11 +52,12 @@ import org.secondsite.mastertarget.internal.recovery.Recovery.Mode;
  * ({@code fsfreeze}), an APPLICATION tag inserted, thawed; then files overwritten, deleted and
  * added. The tag's point exported read-only and attached through nbdfuse + a read-only loop
  * device passes {@code e2fsck -fn} and holds exactly the files of the tag, with their hashes.</li>
- * <li>Crash-consistent: a writer creates and fsyncs files without pause; a CHECKPOINT point listed
- * mid-write is exported for test failover (writable scratch overlay): {@code e2fsck -fy} replays
- * the journal and exits with 0 or 1 (nothing left uncorrected), {@code e2fsck -fn} is then clean,
- * and every file whose fsync returned before the point's time has its hash. Replication goes on
- * meanwhile; discarding the export leaves the replica unchanged and deletes the scratch file.</li>
+ * <li>Crash-consistent: a writer creates and fsyncs files without pause; three CHECKPOINT points
+ * listed mid-write are exported in turn for test failover (writable scratch overlay):
+ * {@code e2fsck -fy} replays the journal and exits with 0 or 1 (nothing left uncorrected),
+ * {@code e2fsck -fn} is then clean, every file whose fsync returned before the point's time has its
+ * hash, and the copy takes writes. Replication goes on meanwhile; discarding an export deletes its
+ * scratch file and leaves the replica unchanged.</li>
  * </ol>
  *
  * <p>Needs root, {@code /dev/fuse} and the tools; skipped with the reason otherwise.
@@ -65,6 +66,8 @@ class PointInTimeFilesystemTest {
     static final DiskId DISK = DiskId.of("fs01:disk0");
     static final GroupId GROUP = GroupId.of("fs01");
     static final int SIZE = 128 << 20;
+    /** Crash-consistent points checked, each after ten more files. */
+    static final int ROUNDS = 3;
 
     @TempDir
     Path dir;
@@ -146,6 +149,7 @@ class PointInTimeFilesystemTest {
         Files.delete(src.mnt.resolve("app/sub/c.bin"));
         writeFile(src.mnt, "app/later.bin", bytes(random, 1 << 20));
         KernelAttachment.run(60, "sync");
+        stack.awaitApplied(DISK); // the replica holds the changes: the point comes from the undo journal
 
         RecoveryPoint point = await("the application tag's point listed").atMost(Stack.BUDGET)
                 .pollInterval(Duration.ofMillis(20))
@@ -177,7 +181,7 @@ class PointInTimeFilesystemTest {
     private void crashConsistent(Stack stack, KernelAttachment src) throws Exception {
         List<Written> done = new CopyOnWriteArrayList<>();
         AtomicBoolean stop = new AtomicBoolean();
-        Path crashDir = Files.createDirectories(src.mnt.resolve("crash"));
+        Files.createDirectories(src.mnt.resolve("crash"));
         CompletableFuture<Void> writer = CompletableFuture.runAsync(() -> {
             Random random = new Random(2);
             try {
@@ -193,64 +197,63 @@ class PointInTimeFilesystemTest {
             }
         });
         try {
-            // a checkpoint listed after some files were fsynced, while the writer goes on
-            await("files written").atMost(Stack.BUDGET).until(() -> done.size() >= 10 || writer.isDone());
-            assertFalse(writer.isCompletedExceptionally(), () -> "writer failed: " + writer.handle((v, e) -> e).join());
-            Instant after = done.get(9).synced();
-            RecoveryPoint point = await("a checkpoint after the 10th file").atMost(Stack.BUDGET)
-                    .pollInterval(Duration.ofMillis(20))
-                    .until(() -> stack.mt.points(Optional.of(GROUP)).stream()
-                            .filter(p -> p.kind() == PointKind.CRASH_CONSISTENT && p.tagName() == null
-                                    && p.time().isAfter(after)).reduce((a, b) -> b), Optional::isPresent)
-                    .orElseThrow();
-            List<Written> before = done.stream().filter(w -> w.synced().isBefore(point.time())).toList();
-            assertTrue(before.size() >= 10, before.size() + " files before the point");
-
-            long appliedAtExport = stack.mt.lastApplied(DISK);
-            List<ExportInfo> exports = stack.recovery.export("fs-crash", point.id(), Optional.empty(),
-                    Mode.TEST_FAILOVER);
-            Path scratch = dir.resolve("scratch").resolve("fs-crash.scratch");
+            String lastName = null;
+            RecoveryPoint last = null;
+            long appliedAtExport = 0;
+            for (int round = 1; round <= ROUNDS; round++) {
+                // a checkpoint listed after 10 * round files were fsynced, while the writer goes on
+                int files = 10 * round;
+                await(files + " files written").atMost(Stack.BUDGET).until(() -> done.size() >= files || writer.isDone());
+                assertFalse(writer.isDone(), () -> "writer ended: " + writer.handle((v, e) -> e).join());
+                Instant after = done.get(files - 1).synced();
+                RecoveryPoint point = await("a checkpoint after file " + files).atMost(Stack.BUDGET)
+                        .pollInterval(Duration.ofMillis(20))
+                        .until(() -> stack.mt.points(Optional.of(GROUP)).stream()
+                                .filter(p -> p.kind() == PointKind.CRASH_CONSISTENT && p.tagName() == null
+                                        && p.time().isAfter(after)).findFirst(), Optional::isPresent)
+                        .orElseThrow();
+                String name = "fs-crash-" + round;
+                appliedAtExport = stack.mt.lastApplied(DISK);
+                List<ExportInfo> exports = stack.recovery.export(name, point.id(), Optional.empty(), Mode.TEST_FAILOVER);
+                Path scratch = dir.resolve("scratch").resolve(name + ".scratch");
+                assertTrue(Files.exists(scratch), "scratch overlay " + scratch);
+                boolean keep = round == ROUNDS;
+                try {
+                    checkCrashPoint(point, exports.get(0), name, done);
+                    long scratchBytes = stack.recovery.exports().get(0).scratchBytes();
+                    assertTrue(scratchBytes >= 4 << 20, "test-failover writes held by the scratch overlay: "
+                            + scratchBytes);
+                } finally {
+                    if (!keep) {
+                        stack.recovery.discard(name);
+                    }
+                }
+                assertEquals(keep, Files.exists(scratch), "scratch overlay after the round " + scratch);
+                lastName = name;
+                last = point;
+            }
             boolean discarded = false;
             try {
-                assertTrue(Files.exists(scratch), "scratch overlay " + scratch);
-                try (KernelAttachment rec = KernelAttachment.attach(dir, "crash-point", exports.get(0).uri(), false)) {
-                    KernelAttachment.Result fix = KernelAttachment.exec(120, List.of("e2fsck", "-fy", rec.loop));
-                    assertTrue(fix.exit() == 0 || fix.exit() == 1,
-                            () -> "e2fsck -fy of the crash-consistent point exited " + fix.exit() + ":\n" + fix.out());
-                    KernelAttachment.Result check = KernelAttachment.exec(120, List.of("e2fsck", "-fn", rec.loop));
-                    assertEquals(0, check.exit(), () -> "e2fsck -fn after -fy:\n" + check.out());
-                    // the test-failover copy is writable: a test of the application writes to it
-                    rec.mount("noatime");
-                    for (Written w : before) {
-                        Path f = rec.mnt.resolve(w.path());
-                        assertTrue(Files.exists(f), "/" + w.path() + " (fsynced before the point) missing");
-                        assertEquals(w.sha256(), Stack.sha256(Files.readAllBytes(f)), "/" + w.path() + " at the point");
-                    }
-                    writeFile(rec.mnt, "test-failover-was-here", bytes(new Random(3), 4 << 20));
-                    rec.umount();
-                    System.out.println("PointInTimeFilesystemTest: crash-consistent point " + point.id() + " (writer at "
-                            + done.size() + " files): e2fsck -fy exit " + fix.exit() + ", then clean; " + before.size()
-                            + " files fsynced before it with their hashes");
-                }
-                long scratchBytes = stack.recovery.exports().get(0).scratchBytes();
-                assertTrue(scratchBytes >= 4 << 20, "test-failover writes held by the scratch overlay: " + scratchBytes);
                 // replication went on during the export
+                long applied = appliedAtExport;
                 await("replication going on during the export").atMost(Stack.BUDGET)
-                        .until(() -> stack.mt.lastApplied(DISK) > appliedAtExport);
-                assertTrue(done.stream().anyMatch(w -> w.synced().isAfter(point.time())), "the writer went on");
+                        .until(() -> stack.mt.lastApplied(DISK) > applied);
+                Instant lastTime = last.time();
+                assertTrue(done.stream().anyMatch(w -> w.synced().isAfter(lastTime)), "the writer went on");
                 stop.set(true);
                 writer.get(60, TimeUnit.SECONDS);
                 src.umount(); // nothing more is written to the source
                 stack.awaitApplied(DISK);
                 String replicaBefore = Stack.sha256(stack.replicaFile(DISK));
                 assertEquals(Stack.sha256(dir.resolve("source.img")), replicaBefore, "replica vs source after all");
-                stack.recovery.discard("fs-crash");
+                stack.recovery.discard(lastName);
                 discarded = true;
-                assertFalse(Files.exists(scratch), "the scratch overlay is deleted by discard");
+                assertFalse(Files.exists(dir.resolve("scratch").resolve(lastName + ".scratch")),
+                        "the scratch overlay is deleted by discard");
                 assertEquals(replicaBefore, Stack.sha256(stack.replicaFile(DISK)), "the replica after discard");
             } finally {
                 if (!discarded) {
-                    stack.recovery.discard("fs-crash");
+                    stack.recovery.discard(lastName);
                 }
             }
         } finally {
@@ -260,6 +263,35 @@ class PointInTimeFilesystemTest {
             } catch (Exception e) {
                 // reported by the assertions above when it matters
             }
+        }
+    }
+
+    /**
+     * Attaches a test-failover export of a crash-consistent point: e2fsck -fy replays the journal and
+     * leaves nothing uncorrected, e2fsck -fn is then clean, every file fsynced before the point has
+     * its hash, and the copy takes writes (a file of 4 MiB).
+     */
+    private void checkCrashPoint(RecoveryPoint point, ExportInfo export, String name, List<Written> done)
+            throws Exception {
+        List<Written> before = done.stream().filter(w -> w.synced().isBefore(point.time())).toList();
+        try (KernelAttachment rec = KernelAttachment.attach(dir, name, export.uri(), false)) {
+            KernelAttachment.Result fix = KernelAttachment.exec(120, List.of("e2fsck", "-fy", rec.loop));
+            assertTrue(fix.exit() == 0 || fix.exit() == 1,
+                    () -> "e2fsck -fy of crash-consistent point " + point.id() + " exited " + fix.exit() + ":\n"
+                            + fix.out());
+            KernelAttachment.Result check = KernelAttachment.exec(120, List.of("e2fsck", "-fn", rec.loop));
+            assertEquals(0, check.exit(), () -> "e2fsck -fn after -fy:\n" + check.out());
+            rec.mount("noatime");
+            for (Written w : before) {
+                Path f = rec.mnt.resolve(w.path());
+                assertTrue(Files.exists(f), "/" + w.path() + " (fsynced before point " + point.id() + ") missing");
+                assertEquals(w.sha256(), Stack.sha256(Files.readAllBytes(f)), "/" + w.path() + " at " + point.id());
+            }
+            writeFile(rec.mnt, "test-failover-was-here", bytes(new Random(3), 4 << 20));
+            rec.umount();
+            System.out.println("PointInTimeFilesystemTest: crash-consistent point " + point.id() + " (writer at "
+                    + done.size() + " files): e2fsck -fy exit " + fix.exit() + ", then clean; " + before.size()
+                    + " files fsynced before it with their hashes");
         }
     }
 
