@@ -204,6 +204,19 @@ final class KernelAttachment implements AutoCloseable {
         }
     }
 
+    /** Runs a command; the test fails unless it exits with 0; returns its standard output as bytes. */
+    static byte[] runBytes(long timeoutSeconds, List<String> command) throws Exception {
+        Process p = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        try {
+            byte[] out = p.getInputStream().readAllBytes();
+            assertTrue(p.waitFor(timeoutSeconds, TimeUnit.SECONDS), "timed out: " + String.join(" ", command));
+            assertEquals(0, p.exitValue(), () -> String.join(" ", command) + " failed");
+            return out;
+        } finally {
+            p.destroyForcibly();
+        }
+    }
+
     /** Runs a command; the test fails unless it exits with 0. */
     static String run(long timeoutSeconds, List<String> command) throws Exception {
         Result r = exec(timeoutSeconds, command);

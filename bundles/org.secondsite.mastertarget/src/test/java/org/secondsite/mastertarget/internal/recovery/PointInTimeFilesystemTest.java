@@ -78,7 +78,7 @@ class PointInTimeFilesystemTest {
     @Test
     void applicationAndCrashConsistentPointsOfAnExt4DiskRecoverWithTheirFiles() throws Exception {
         KernelAttachment.assumeKernelTools(List.of("nbdfuse", "fusermount3", "losetup", "mkfs.ext4", "mount",
-                "umount", "e2fsck", "fsfreeze", "sync"));
+                "umount", "e2fsck", "debugfs", "fsfreeze", "sync"));
         Path source = dir.resolve("source.img");
         try (RandomAccessFile f = new RandomAccessFile(source.toFile(), "rw")) {
             f.setLength(SIZE);
@@ -163,11 +163,18 @@ class PointInTimeFilesystemTest {
         try (KernelAttachment rec = KernelAttachment.attach(dir, "app-point", exports.get(0).uri(), true)) {
             KernelAttachment.Result fsck = KernelAttachment.exec(120, List.of("e2fsck", "-fn", rec.loop));
             assertEquals(0, fsck.exit(), () -> "e2fsck -fn of the application-consistent point:\n" + fsck.out());
+            // e2fsprogs' own reader of the file system, then the kernel's (read-only mount, no journal replay)
+            for (Map.Entry<String, String> e : atTag.entrySet()) {
+                byte[] content = KernelAttachment.runBytes(60,
+                        List.of("debugfs", "-R", "cat /" + e.getKey(), rec.loop));
+                assertEquals(e.getValue(), Stack.sha256(content), "/" + e.getKey() + " at the point (debugfs)");
+            }
             rec.mount("ro,noload");
             for (Map.Entry<String, String> e : atTag.entrySet()) {
                 Path f = rec.mnt.resolve(e.getKey());
                 assertTrue(Files.exists(f), "/" + e.getKey() + " missing at the point");
-                assertEquals(e.getValue(), Stack.sha256(Files.readAllBytes(f)), "/" + e.getKey() + " at the point");
+                assertEquals(e.getValue(), Stack.sha256(Files.readAllBytes(f)),
+                        "/" + e.getKey() + " at the point (mount)");
             }
             assertFalse(Files.exists(rec.mnt.resolve("app/later.bin")), "a file made after the tag is not there");
             rec.umount();
@@ -203,7 +210,8 @@ class PointInTimeFilesystemTest {
             for (int round = 1; round <= ROUNDS; round++) {
                 // a checkpoint listed after 10 * round files were fsynced, while the writer goes on
                 int files = 10 * round;
-                await(files + " files written").atMost(Stack.BUDGET).until(() -> done.size() >= files || writer.isDone());
+                await(files + " files written").atMost(Stack.BUDGET)
+                        .until(() -> done.size() >= files || writer.isDone());
                 assertFalse(writer.isDone(), () -> "writer ended: " + writer.handle((v, e) -> e).join());
                 Instant after = done.get(files - 1).synced();
                 RecoveryPoint point = await("a checkpoint after file " + files).atMost(Stack.BUDGET)
@@ -214,7 +222,8 @@ class PointInTimeFilesystemTest {
                         .orElseThrow();
                 String name = "fs-crash-" + round;
                 appliedAtExport = stack.mt.lastApplied(DISK);
-                List<ExportInfo> exports = stack.recovery.export(name, point.id(), Optional.empty(), Mode.TEST_FAILOVER);
+                List<ExportInfo> exports = stack.recovery.export(name, point.id(), Optional.empty(),
+                        Mode.TEST_FAILOVER);
                 Path scratch = dir.resolve("scratch").resolve(name + ".scratch");
                 assertTrue(Files.exists(scratch), "scratch overlay " + scratch);
                 boolean keep = round == ROUNDS;
