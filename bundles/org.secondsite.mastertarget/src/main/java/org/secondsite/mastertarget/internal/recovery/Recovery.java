@@ -79,6 +79,9 @@ public final class Recovery implements Closeable {
         final DiskId disk;
         final Path target;
         final Instant started;
+        /** Taken once: by the copier thread when it starts the copy, or by {@link #close} if it never did. */
+        final java.util.concurrent.atomic.AtomicBoolean claimed = new java.util.concurrent.atomic.AtomicBoolean();
+        volatile BlockDevice view;
         volatile ImageCopy copy;
         volatile long done;
         volatile long total;
@@ -116,14 +119,40 @@ public final class Recovery implements Closeable {
     private boolean closed;
 
     /**
+     * Scratch overlays ({@code *.scratch}) found in {@code scratchDir} are left by an earlier run that
+     * ended without discarding its test-failover exports (exports do not survive a restart): they are
+     * deleted here, so their space comes back and their names can be exported again.
+     *
      * @param exportAddress where the NBD server for exports listens (started with the first export)
-     * @param scratchDir where test-failover overlays keep their writes (created if missing)
+     * @param scratchDir where test-failover overlays keep their writes (created if missing); owned by
+     *        this instance
      */
     public Recovery(MasterTarget masterTarget, InetSocketAddress exportAddress, Path scratchDir, Clock clock) {
         this.masterTarget = Objects.requireNonNull(masterTarget, "masterTarget");
         this.exportAddress = Objects.requireNonNull(exportAddress, "exportAddress");
         this.scratchDir = Objects.requireNonNull(scratchDir, "scratchDir");
         this.clock = Objects.requireNonNull(clock, "clock");
+        deleteStaleScratch(scratchDir);
+    }
+
+    private static void deleteStaleScratch(Path dir) {
+        if (!Files.isDirectory(dir)) {
+            return;
+        }
+        try (java.nio.file.DirectoryStream<Path> stale = Files.newDirectoryStream(dir, "*.scratch")) {
+            for (Path p : stale) {
+                try {
+                    long bytes = Files.size(p);
+                    Files.deleteIfExists(p);
+                    LOG.log(Level.WARNING, "recovery: deleted the scratch overlay " + p + " (" + bytes
+                            + " bytes) of a test-failover export an earlier run did not discard");
+                } catch (IOException e) {
+                    LOG.log(Level.WARNING, "recovery: cannot delete the stale scratch overlay " + p + ": " + e);
+                }
+            }
+        } catch (IOException e) {
+            LOG.log(Level.WARNING, "recovery: cannot list " + dir + " for stale scratch overlays: " + e);
+        }
     }
 
     /**
@@ -228,6 +257,7 @@ public final class Recovery implements Closeable {
         }
         BlockDevice view = masterTarget.openView(pointId, disk);
         Copy c = new Copy(nextCopy++, pointId, disk, target);
+        c.view = view;
         try {
             c.total = view.size();
             c.copy = new ImageCopy(view, target, (done, total) -> {
@@ -240,6 +270,9 @@ public final class Recovery implements Closeable {
         }
         copies.put(c.id, c);
         copier.execute(() -> {
+            if (!c.claimed.compareAndSet(false, true)) {
+                return; // recovery shut down before this copy started; close() released it
+            }
             try {
                 c.copy.run();
                 c.state = "done";
@@ -298,13 +331,38 @@ public final class Recovery implements Closeable {
         return server;
     }
 
+    /**
+     * Ends every export (overlays deleted) and every copy (running ones cancelled, waited for at most
+     * 30 s; queued ones never start), releasing the views, so no point stays pinned.
+     */
     @Override
     public synchronized void close() {
+        if (closed) {
+            return;
+        }
         closed = true;
         exports.values().forEach(l -> l.forEach(Recovery::closeServed));
         exports.clear();
         copies.values().forEach(c -> c.copy.cancel());
-        copier.shutdownNow();
+        // No shutdownNow(): an interrupt during a read of a view closes the FileChannel it reads, which
+        // may be the master target's own channel of the replica volume. ImageCopy stops on cancel().
+        copier.shutdown();
+        for (Copy c : copies.values()) {
+            if (c.claimed.compareAndSet(false, true)) { // queued, never started
+                c.state = "cancelled";
+                c.message = "recovery shut down before the copy started";
+                c.finished = clock.instant();
+                closeQuietly(c.view);
+                c.ended.countDown();
+            }
+        }
+        try {
+            if (!copier.awaitTermination(30, java.util.concurrent.TimeUnit.SECONDS)) {
+                LOG.log(Level.WARNING, "recovery: a cancelled image copy did not stop within 30 s");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         closeQuietly(server);
         server = null;
     }
