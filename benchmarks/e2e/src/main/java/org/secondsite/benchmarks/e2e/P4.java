@@ -73,7 +73,7 @@ public final class P4 {
                     new CaptureSpec(DISK, source, Map.of("listen", "127.0.0.1:0")), sink);
             rig.agent.attachSource(DISK, capture.source());
             try {
-                awaitInitialReplication(rig);
+                awaitInitialReplication(rig, DISK);
                 System.out.printf(Locale.ROOT, "P4: fio randwrite 4k at %s/s for %d s into %s; checkpoint every %d ms%n",
                         rate, seconds, capture.endpoint(), checkpointMillis);
                 List<Long> samples = new ArrayList<>();
@@ -136,6 +136,8 @@ public final class P4 {
         Instant quiet = Instant.now();
         long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
         RecoveryPoint newest;
+        long nextTag = System.nanoTime();
+        int tags = 0;
         while (true) {
             // A bookmark closes the stream after the last write (checkpoints skip an idle group).
             Optional<RecoveryPoint> p = rig.masterTarget.retention().newest();
@@ -147,9 +149,11 @@ public final class P4 {
                 System.err.println("P4: no point after the workload within 2 minutes (newest " + p + ")");
                 return false;
             }
-            if (p.isEmpty() || p.get().time().isBefore(quiet)) {
+            // One bookmark, repeated only if none arrived within 5 s (each one becomes a listed point).
+            if (System.nanoTime() - nextTag >= 0) {
                 rig.agent.insertTag(GROUP, new org.secondsite.api.model.ConsistencyTag(java.util.UUID.randomUUID(),
-                        "p4-end", org.secondsite.api.model.TagKind.BOOKMARK, Instant.now()));
+                        "p4-end-" + (++tags), org.secondsite.api.model.TagKind.BOOKMARK, Instant.now()));
+                nextTag = System.nanoTime() + Duration.ofSeconds(5).toNanos();
             }
             LockSupport.parkNanos(200_000_000);
         }
@@ -175,10 +179,10 @@ public final class P4 {
     }
 
     /** The disk's initial replication (a hash comparison of the empty disk) ends before the clock starts. */
-    private static void awaitInitialReplication(Rig rig) {
+    static void awaitInitialReplication(Rig rig, DiskId disk) {
         long deadline = System.nanoTime() + Duration.ofMinutes(5).toNanos();
         while (true) {
-            var r = Rig.status(rig.agent.disks(), DISK).resync();
+            var r = Rig.status(rig.agent.disks(), disk).resync();
             if (r == null || r.phase() == org.secondsite.api.replication.ResyncProgress.Phase.DONE) {
                 return;
             }
