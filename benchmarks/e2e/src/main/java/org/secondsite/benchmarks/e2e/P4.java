@@ -77,15 +77,27 @@ public final class P4 {
                 System.out.printf(Locale.ROOT, "P4: fio randwrite 4k at %s/s for %d s into %s; checkpoint every %d ms%n",
                         rate, seconds, capture.endpoint(), checkpointMillis);
                 List<Long> samples = new ArrayList<>();
+                // Diagnostics of the RPO: when a new point shows up, how old it is (lag: cut to listing, at
+                // the sampler's 100 ms resolution) and how far its cut is from the previous one's (gap).
+                List<Long> lags = new ArrayList<>();
+                List<Long> gaps = new ArrayList<>();
+                RecoveryPoint[] seen = {null};
                 ScheduledExecutorService sampler = Executors.newSingleThreadScheduledExecutor();
                 long[] started = {0};
                 sampler.scheduleAtFixedRate(() -> {
                     try {
                         Optional<RecoveryPoint> newest = rig.masterTarget.retention().newest();
                         if (started[0] != 0 && newest.isPresent()) {
-                            long rpo = Duration.between(newest.get().time(), Instant.now()).toMillis();
+                            Instant now = Instant.now();
+                            long rpo = Duration.between(newest.get().time(), now).toMillis();
                             synchronized (samples) {
                                 samples.add(rpo);
+                                RecoveryPoint p = newest.get();
+                                if (seen[0] != null && !seen[0].id().equals(p.id())) {
+                                    lags.add(rpo);
+                                    gaps.add(Duration.between(seen[0].time(), p.time()).toMillis());
+                                }
+                                seen[0] = p;
                             }
                         }
                     } catch (IOException | RuntimeException e) {
@@ -118,6 +130,16 @@ public final class P4 {
                 long max = sorted.get(sorted.size() - 1);
                 System.out.printf(Locale.ROOT, "P4: %d samples; RPO p50 %d ms, p99 %d ms, max %d ms; points listed %d%n",
                         sorted.size(), p50, p99, max, rig.masterTarget.retention().points());
+                synchronized (samples) {
+                    lags.sort(null);
+                    gaps.sort(null);
+                    if (!lags.isEmpty()) {
+                        System.out.printf(Locale.ROOT, "P4: %d new points seen; age when first seen p50 %d / p99 %d / "
+                                        + "max %d ms; cut to previous cut p50 %d / p99 %d / max %d ms%n", lags.size(),
+                                pct(lags, 0.5), pct(lags, 0.99), lags.get(lags.size() - 1), pct(gaps, 0.5),
+                                pct(gaps, 0.99), gaps.get(gaps.size() - 1));
+                    }
+                }
                 System.out.printf(Locale.ROOT, "P4: agent bytes captured %d%n",
                         Rig.status(rig.agent.disks(), DISK).bytesIn());
                 boolean ok = newestPointEqualsSource(rig, source);
