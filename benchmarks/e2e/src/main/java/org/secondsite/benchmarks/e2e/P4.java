@@ -73,19 +73,31 @@ public final class P4 {
                     new CaptureSpec(DISK, source, Map.of("listen", "127.0.0.1:0")), sink);
             rig.agent.attachSource(DISK, capture.source());
             try {
-                awaitInitialReplication(rig);
+                awaitInitialReplication(rig, DISK);
                 System.out.printf(Locale.ROOT, "P4: fio randwrite 4k at %s/s for %d s into %s; checkpoint every %d ms%n",
                         rate, seconds, capture.endpoint(), checkpointMillis);
                 List<Long> samples = new ArrayList<>();
+                // Diagnostics of the RPO: when a new point shows up, how old it is (lag: cut to listing, at
+                // the sampler's 100 ms resolution) and how far its cut is from the previous one's (gap).
+                List<Long> lags = new ArrayList<>();
+                List<Long> gaps = new ArrayList<>();
+                RecoveryPoint[] seen = {null};
                 ScheduledExecutorService sampler = Executors.newSingleThreadScheduledExecutor();
                 long[] started = {0};
                 sampler.scheduleAtFixedRate(() -> {
                     try {
                         Optional<RecoveryPoint> newest = rig.masterTarget.retention().newest();
                         if (started[0] != 0 && newest.isPresent()) {
-                            long rpo = Duration.between(newest.get().time(), Instant.now()).toMillis();
+                            Instant now = Instant.now();
+                            long rpo = Duration.between(newest.get().time(), now).toMillis();
                             synchronized (samples) {
                                 samples.add(rpo);
+                                RecoveryPoint p = newest.get();
+                                if (seen[0] != null && !seen[0].id().equals(p.id())) {
+                                    lags.add(rpo);
+                                    gaps.add(Duration.between(seen[0].time(), p.time()).toMillis());
+                                }
+                                seen[0] = p;
                             }
                         }
                     } catch (IOException | RuntimeException e) {
@@ -118,6 +130,16 @@ public final class P4 {
                 long max = sorted.get(sorted.size() - 1);
                 System.out.printf(Locale.ROOT, "P4: %d samples; RPO p50 %d ms, p99 %d ms, max %d ms; points listed %d%n",
                         sorted.size(), p50, p99, max, rig.masterTarget.retention().points());
+                synchronized (samples) {
+                    lags.sort(null);
+                    gaps.sort(null);
+                    if (!lags.isEmpty()) {
+                        System.out.printf(Locale.ROOT, "P4: %d new points seen; age when first seen p50 %d / p99 %d / "
+                                        + "max %d ms; cut to previous cut p50 %d / p99 %d / max %d ms%n", lags.size(),
+                                pct(lags, 0.5), pct(lags, 0.99), lags.get(lags.size() - 1), pct(gaps, 0.5),
+                                pct(gaps, 0.99), gaps.get(gaps.size() - 1));
+                    }
+                }
                 System.out.printf(Locale.ROOT, "P4: agent bytes captured %d%n",
                         Rig.status(rig.agent.disks(), DISK).bytesIn());
                 boolean ok = newestPointEqualsSource(rig, source);
@@ -136,6 +158,8 @@ public final class P4 {
         Instant quiet = Instant.now();
         long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
         RecoveryPoint newest;
+        long nextTag = System.nanoTime();
+        int tags = 0;
         while (true) {
             // A bookmark closes the stream after the last write (checkpoints skip an idle group).
             Optional<RecoveryPoint> p = rig.masterTarget.retention().newest();
@@ -147,9 +171,11 @@ public final class P4 {
                 System.err.println("P4: no point after the workload within 2 minutes (newest " + p + ")");
                 return false;
             }
-            if (p.isEmpty() || p.get().time().isBefore(quiet)) {
+            // One bookmark, repeated only if none arrived within 5 s (each one becomes a listed point).
+            if (System.nanoTime() - nextTag >= 0) {
                 rig.agent.insertTag(GROUP, new org.secondsite.api.model.ConsistencyTag(java.util.UUID.randomUUID(),
-                        "p4-end", org.secondsite.api.model.TagKind.BOOKMARK, Instant.now()));
+                        "p4-end-" + (++tags), org.secondsite.api.model.TagKind.BOOKMARK, Instant.now()));
+                nextTag = System.nanoTime() + Duration.ofSeconds(5).toNanos();
             }
             LockSupport.parkNanos(200_000_000);
         }
@@ -175,10 +201,10 @@ public final class P4 {
     }
 
     /** The disk's initial replication (a hash comparison of the empty disk) ends before the clock starts. */
-    private static void awaitInitialReplication(Rig rig) {
+    static void awaitInitialReplication(Rig rig, DiskId disk) {
         long deadline = System.nanoTime() + Duration.ofMinutes(5).toNanos();
         while (true) {
-            var r = Rig.status(rig.agent.disks(), DISK).resync();
+            var r = Rig.status(rig.agent.disks(), disk).resync();
             if (r == null || r.phase() == org.secondsite.api.replication.ResyncProgress.Phase.DONE) {
                 return;
             }
