@@ -316,7 +316,13 @@ public final class Agent implements Closeable, ReplicationMonitor {
         public long sealWithTag(DiskStream s, ConsistencyTag tag) throws IOException {
             lock.lock();
             try {
-                s.openTags.add(tag);
+                // A tag makes a point only once every disk of the group carries it: the bookmark of one
+                // disk's resync would stay pending at the master target (and keep the group's writes
+                // journaled) until the retention window ends. In a group of several disks the next
+                // checkpoint, cut into all of them at once, marks the consistent state instead.
+                if (disksOf(s.group).size() == 1) {
+                    s.openTags.add(tag);
+                }
                 s.seal();
                 return s.lastSealed;
             } finally {

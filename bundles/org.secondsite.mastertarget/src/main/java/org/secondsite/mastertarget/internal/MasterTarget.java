@@ -236,6 +236,8 @@ public final class MasterTarget implements Closeable, ReplicationMonitor {
         final ArrayDeque<Instant> queuedFirstWrites = new ArrayDeque<>();
         long bytesIn;
         long bytesOut;
+        /** {@link #bytesOut} as of the last commit: what a reload after a failure (which rolls back) keeps. */
+        long committedBytesOut;
         String state = "idle";
         String message = "";
 
@@ -365,8 +367,12 @@ public final class MasterTarget implements Closeable, ReplicationMonitor {
             throw new IOException("storage backend '" + options.storage() + "' is not available");
         }
         if (loadedFrom != b) {
+            // Counters survive a reload after a failure; applied bytes count up to the last commit only,
+            // since the rollback undoes the rest and the process server resends it.
+            Map<DiskId, long[]> counters = new HashMap<>();
             for (Disk d : disks.values()) {
                 closeQuietly(d.volume);
+                counters.put(d.disk, new long[] {d.bytesIn, d.committedBytesOut});
             }
             disks.clear();
             closeRetentionLocked();
@@ -388,6 +394,12 @@ public final class MasterTarget implements Closeable, ReplicationMonitor {
                         d.newestWriteMicros = Long.parseLong(v[3]);
                         d.applied = d.durable;
                         d.appliedNewest = d.newestWriteMicros;
+                        long[] c = counters.get(d.disk);
+                        if (c != null) {
+                            d.bytesIn = c[0];
+                            d.bytesOut = c[1];
+                            d.committedBytesOut = c[1];
+                        }
                         disks.put(d.disk, d);
                     } catch (RuntimeException e) {
                         throw new IOException("master target state '" + key + "=" + p.getProperty(key)
@@ -1107,8 +1119,9 @@ public final class MasterTarget implements Closeable, ReplicationMonitor {
             try {
                 Map<DiskId, long[]> before = new HashMap<>();
                 for (Disk d : touched.values()) {
-                    before.put(d.disk, new long[] {d.durable, d.newestWriteMicros});
+                    before.put(d.disk, new long[] {d.durable, d.newestWriteMicros, d.committedBytesOut});
                     d.durable = d.applied;
+                    d.committedBytesOut = d.bytesOut;
                     d.newestWriteMicros = d.appliedNewest;
                 }
                 try {
@@ -1117,6 +1130,7 @@ public final class MasterTarget implements Closeable, ReplicationMonitor {
                     for (Disk d : touched.values()) {
                         d.durable = before.get(d.disk)[0];
                         d.newestWriteMicros = before.get(d.disk)[1];
+                        d.committedBytesOut = before.get(d.disk)[2];
                     }
                     throw e;
                 }
