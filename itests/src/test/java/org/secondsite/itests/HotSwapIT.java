@@ -103,6 +103,11 @@ public class HotSwapIT extends SecondSiteTestSupport {
         disk.update(props);
         await("agent protects " + DISK + " on NBD port " + nbdPort).atMost(BUDGET)
                 .until(() -> status(Stage.AGENT).isPresent() && accepts(nbdPort));
+        // The counts below compare bytes captured with bytes applied: that holds once the initial
+        // replication is over (writes overlapping it may be folded into the resync's own reads).
+        await("initial replication of " + DISK + " done").atMost(BUDGET).until(() -> status(Stage.AGENT)
+                .map(DiskReplicationStatus::resync)
+                .filter(r -> r.phase() == org.secondsite.api.replication.ResyncProgress.Phase.DONE).isPresent());
 
         // First pattern: the lz4 compressor (the process server's WAN compressor, decompressed at
         // the master target) is updated while batches flow from the process server to the master target.

@@ -16,16 +16,17 @@ import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 
 /** A small, deliberately permissive NBD client for protocol tests: it sends whatever it is told to. */
-final class NbdTestClient implements Closeable {
-    static final int OPT_REPLY_HEADER = 20;
+/** A raw NBD client for tests (also used by the nbd capture plugin's tests, through this module's test jar). */
+public final class NbdTestClient implements Closeable {
+    public static final int OPT_REPLY_HEADER = 20;
 
-    final Socket socket;
-    final DataInputStream in;
-    final DataOutputStream out;
-    long exportSize;
-    int transmissionFlags;
+    public final Socket socket;
+    public final DataInputStream in;
+    public final DataOutputStream out;
+    public long exportSize;
+    public int transmissionFlags;
 
-    NbdTestClient(InetSocketAddress address) throws IOException {
+    public NbdTestClient(InetSocketAddress address) throws IOException {
         socket = new Socket();
         socket.connect(address, 5000);
         socket.setSoTimeout(10_000);
@@ -35,7 +36,7 @@ final class NbdTestClient implements Closeable {
     }
 
     /** Connects, negotiates fixed newstyle with NO_ZEROES and enters transmission with NBD_OPT_GO. */
-    static NbdTestClient open(InetSocketAddress address, String export) throws IOException {
+    public static NbdTestClient open(InetSocketAddress address, String export) throws IOException {
         NbdTestClient c = new NbdTestClient(address);
         try {
             c.greet(NbdProtocol.CLIENT_FLAG_FIXED_NEWSTYLE | NbdProtocol.CLIENT_FLAG_NO_ZEROES);
@@ -48,7 +49,7 @@ final class NbdTestClient implements Closeable {
     }
 
     /** Reads the server greeting, checks it, sends {@code clientFlags}. */
-    void greet(int clientFlags) throws IOException {
+    public void greet(int clientFlags) throws IOException {
         assertEquals(NbdProtocol.NBDMAGIC, in.readLong(), "NBDMAGIC");
         assertEquals(NbdProtocol.IHAVEOPT, in.readLong(), "IHAVEOPT");
         assertEquals(NbdProtocol.FLAG_FIXED_NEWSTYLE | NbdProtocol.FLAG_NO_ZEROES, in.readUnsignedShort(), "handshake flags");
@@ -56,7 +57,7 @@ final class NbdTestClient implements Closeable {
         out.flush();
     }
 
-    void option(int option, byte[] data) throws IOException {
+    public void option(int option, byte[] data) throws IOException {
         out.writeLong(NbdProtocol.IHAVEOPT);
         out.writeInt(option);
         out.writeInt(data.length);
@@ -64,7 +65,7 @@ final class NbdTestClient implements Closeable {
         out.flush();
     }
 
-    static byte[] infoData(String export, int... infoTypes) {
+    public static byte[] infoData(String export, int... infoTypes) {
         byte[] name = export.getBytes(StandardCharsets.UTF_8);
         java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(4 + name.length + 2 + 2 * infoTypes.length);
         b.putInt(name.length).put(name).putShort((short) infoTypes.length);
@@ -75,13 +76,13 @@ final class NbdTestClient implements Closeable {
     }
 
     /** One option reply: type and data. */
-    record OptionReply(int option, int type, byte[] data) {
-        String text() {
+    public record OptionReply(int option, int type, byte[] data) {
+        public String text() {
             return new String(data, StandardCharsets.UTF_8);
         }
     }
 
-    OptionReply readOptionReply() throws IOException {
+    public OptionReply readOptionReply() throws IOException {
         assertEquals(NbdProtocol.OPTION_REPLY_MAGIC, in.readLong(), "option reply magic");
         int option = in.readInt();
         int type = in.readInt();
@@ -91,7 +92,7 @@ final class NbdTestClient implements Closeable {
         return new OptionReply(option, type, data);
     }
 
-    void go(String export) throws IOException {
+    public void go(String export) throws IOException {
         option(NbdProtocol.OPT_GO, infoData(export, NbdProtocol.INFO_BLOCK_SIZE));
         while (true) {
             OptionReply r = readOptionReply();
@@ -109,7 +110,7 @@ final class NbdTestClient implements Closeable {
         }
     }
 
-    void request(int flags, int type, long handle, long offset, long length) throws IOException {
+    public void request(int flags, int type, long handle, long offset, long length) throws IOException {
         out.writeInt(NbdProtocol.REQUEST_MAGIC);
         out.writeShort(flags);
         out.writeShort(type);
@@ -118,30 +119,30 @@ final class NbdTestClient implements Closeable {
         out.writeInt((int) length);
     }
 
-    void write(long handle, long offset, byte[] data, int flags) throws IOException {
+    public void write(long handle, long offset, byte[] data, int flags) throws IOException {
         request(flags, NbdProtocol.CMD_WRITE, handle, offset, data.length);
         out.write(data);
     }
 
     /** A simple reply: error and handle. */
-    record Reply(int error, long handle) {
+    public record Reply(int error, long handle) {
     }
 
-    Reply readReply() throws IOException {
+    public Reply readReply() throws IOException {
         out.flush();
         assertEquals(NbdProtocol.SIMPLE_REPLY_MAGIC, in.readInt(), "simple reply magic");
         return new Reply(in.readInt(), in.readLong());
     }
 
     /** Sends WRITE and waits for its reply; returns the error value. */
-    int writeSync(long offset, byte[] data) throws IOException {
+    public int writeSync(long offset, byte[] data) throws IOException {
         write(77, offset, data, 0);
         Reply r = readReply();
         assertEquals(77, r.handle());
         return r.error();
     }
 
-    byte[] readSync(long offset, int length) throws IOException {
+    public byte[] readSync(long offset, int length) throws IOException {
         request(0, NbdProtocol.CMD_READ, 99, offset, length);
         Reply r = readReply();
         assertEquals(0, r.error(), "READ error");
@@ -151,13 +152,13 @@ final class NbdTestClient implements Closeable {
         return data;
     }
 
-    void disconnect() throws IOException {
+    public void disconnect() throws IOException {
         request(0, NbdProtocol.CMD_DISC, 0, 0, 0);
         out.flush();
     }
 
     /** Whether the server closed the connection (end of stream) within the socket timeout. */
-    boolean closedByServer() throws IOException {
+    public boolean closedByServer() throws IOException {
         out.flush();
         try {
             while (true) {

@@ -1,5 +1,7 @@
 package org.secondsite.capture.nbd.internal;
 
+import org.secondsite.nbd.internal.NbdTestClient;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
