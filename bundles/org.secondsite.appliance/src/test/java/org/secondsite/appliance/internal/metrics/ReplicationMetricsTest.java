@@ -53,7 +53,7 @@ class ReplicationMetricsTest {
         assertEquals("NaN", samples.get("secondsite_system_cpu_load"));
         assertEquals("0.25", samples.get("secondsite_process_cpu_load"));
         // Each family is described once, before its samples.
-        assertEquals(1, text.lines().filter(l -> l.equals("# TYPE secondsite_disk_tracking_bytes gauge")).count());
+        assertEquals(1, lines(text).filter(l -> l.equals("# TYPE secondsite_disk_tracking_bytes gauge")).count());
         assertTrue(text.contains("# TYPE secondsite_disk_sent_bytes_total counter\n"));
     }
 
@@ -72,19 +72,27 @@ class ReplicationMetricsTest {
     @Property(tries = 300)
     void labelValuesSurviveEscaping(@ForAll String value) {
         String text = new PrometheusText().sample("m", PrometheusText.Type.GAUGE, "help \\ \n text", 7, "v", value).text();
-        List<String> lines = text.lines().filter(l -> !l.startsWith("#")).toList();
+        List<String> lines = lines(text).filter(l -> !l.startsWith("#")).toList();
         assertEquals(1, lines.size(), text);
         Matcher m = SAMPLE.matcher(lines.get(0));
         assertTrue(m.matches(), lines.get(0));
         Matcher l = LABEL.matcher(m.group(3));
         assertTrue(l.find());
         assertEquals(value, unescape(l.group(2)));
-        assertEquals("# HELP m help \\\\ \\n text", text.lines().findFirst().orElseThrow());
+        assertEquals("# HELP m help \\\\ \\n text", lines(text).findFirst().orElseThrow());
+    }
+
+    /**
+     * The exposition's lines: split at '\n' only, the format's line end ({@code String.lines()} would also
+     * split at a carriage return, which a label value may hold literally).
+     */
+    private static java.util.stream.Stream<String> lines(String text) {
+        return java.util.Arrays.stream(text.split("\n"));
     }
 
     /** Samples by "name{label=value,...}" (values unescaped, labels in their order) to value. */
     private static Map<String, String> parse(String text) {
-        return text.lines().filter(l -> !l.startsWith("#")).map(line -> {
+        return lines(text).filter(l -> !l.startsWith("#")).map(line -> {
             Matcher m = SAMPLE.matcher(line);
             assertTrue(m.matches(), "not a sample line: " + line);
             String key = m.group(1);
