@@ -85,6 +85,9 @@ final class ResyncEngine implements Closeable {
     private final Map<DiskId, long[]> figures = new HashMap<>();
     private final Map<DiskId, VerifyReport> reports = new HashMap<>();
     private final Map<Long, Pending> pending = new HashMap<>();
+    /** Jobs of disks no longer protected, until they end. Guarded by this. */
+    private final java.util.Set<ResyncJob> forgotten =
+            java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
     private long nextRequest = 1;
     /** The connection queries go on; 0 while there is none. */
     private long link;
@@ -159,6 +162,9 @@ final class ResyncEngine implements Closeable {
             sources.remove(disk);
             figures.remove(disk);
             reports.remove(disk);
+            if (job != null) {
+                forgotten.add(job); // its report, when it ends, goes with the disk
+            }
         }
         if (job != null) {
             job.cancel("the disk is no longer protected");
@@ -342,7 +348,8 @@ final class ResyncEngine implements Closeable {
                 jobs.remove(job.disk());
                 last.put(job.disk(), finalProgress);
             }
-            if (report != null && (keep || stillProtected)) {
+            boolean wasForgotten = forgotten.remove(job);
+            if (report != null && !wasForgotten && (keep || stillProtected)) {
                 reports.put(job.disk(), report);
             }
         }
