@@ -46,13 +46,13 @@ class BlockHashesTest {
             }
 
             @Override
-            public void write(long offset, ByteBuffer src) {
-                throw new UnsupportedOperationException("a read-only device: hashing only reads it");
+            public void write(long offset, ByteBuffer src) throws java.io.IOException {
+                throw new java.io.IOException("a read-only device: hashing only reads it");
             }
 
             @Override
-            public void zero(long offset, long length) {
-                throw new UnsupportedOperationException("a read-only device: hashing only reads it");
+            public void zero(long offset, long length) throws java.io.IOException {
+                throw new java.io.IOException("a read-only device: hashing only reads it");
             }
 
             @Override

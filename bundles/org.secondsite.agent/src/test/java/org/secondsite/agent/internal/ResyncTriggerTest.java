@@ -101,13 +101,13 @@ class ResyncTriggerTest {
         }
 
         @Override
-        public void write(long offset, ByteBuffer src) {
-            throw new UnsupportedOperationException("a read-only source: the resync only reads it");
+        public void write(long offset, ByteBuffer src) throws java.io.IOException {
+            throw new java.io.IOException("a read-only source: the resync only reads it");
         }
 
         @Override
-        public void zero(long offset, long length) {
-            throw new UnsupportedOperationException("a read-only source: the resync only reads it");
+        public void zero(long offset, long length) throws java.io.IOException {
+            throw new java.io.IOException("a read-only source: the resync only reads it");
         }
 
         @Override

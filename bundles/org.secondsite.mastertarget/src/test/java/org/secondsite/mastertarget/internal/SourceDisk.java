@@ -94,13 +94,13 @@ final class SourceDisk implements BlockDevice {
     }
 
     @Override
-    public void write(long offset, ByteBuffer src) {
-        throw new UnsupportedOperationException("the source is written through write(sink, offset, data)");
+    public void write(long offset, ByteBuffer src) throws java.io.IOException {
+        throw new java.io.IOException("the source is written through write(sink, offset, data)");
     }
 
     @Override
-    public void zero(long offset, long length) {
-        throw new UnsupportedOperationException("read-only source");
+    public void zero(long offset, long length) throws java.io.IOException {
+        throw new java.io.IOException("read-only source");
     }
 
     @Override

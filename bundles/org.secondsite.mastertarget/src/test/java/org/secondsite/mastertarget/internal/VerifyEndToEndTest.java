@@ -325,13 +325,13 @@ class VerifyEndToEndTest {
         }
 
         @Override
-        public void write(long offset, ByteBuffer src) {
-            throw new UnsupportedOperationException("the source is written through SourceDisk.write(sink, ...)");
+        public void write(long offset, ByteBuffer src) throws java.io.IOException {
+            throw new java.io.IOException("the source is written through SourceDisk.write(sink, ...)");
         }
 
         @Override
-        public void zero(long offset, long length) {
-            throw new UnsupportedOperationException("read-only source");
+        public void zero(long offset, long length) throws java.io.IOException {
+            throw new java.io.IOException("read-only source");
         }
 
         @Override
@@ -390,13 +390,13 @@ class VerifyEndToEndTest {
         }
 
         @Override
-        public void write(long offset, ByteBuffer src) {
-            throw new UnsupportedOperationException("read-only source");
+        public void write(long offset, ByteBuffer src) throws java.io.IOException {
+            throw new java.io.IOException("read-only source");
         }
 
         @Override
-        public void zero(long offset, long length) {
-            throw new UnsupportedOperationException("read-only source");
+        public void zero(long offset, long length) throws java.io.IOException {
+            throw new java.io.IOException("read-only source");
         }
 
         @Override

@@ -26,8 +26,8 @@ abstract class UnusedAgentService implements AgentService {
         this.command = command;
     }
 
-    private UnsupportedOperationException unused() {
-        return new UnsupportedOperationException(command + " does not call this");
+    private AssertionError unused() {
+        return new AssertionError(command + " called an AgentService method it has no use for");
     }
 
     @Override
