@@ -5,5 +5,5 @@
  * {@code NoSuchElementException} 404, {@code IllegalStateException} 409).
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.0.0")
+@org.osgi.annotation.versioning.Version("1.1.0")
 package org.secondsite.appliance.rest;

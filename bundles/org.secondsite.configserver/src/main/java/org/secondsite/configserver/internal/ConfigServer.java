@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Set;
+import java.util.regex.Pattern;
 
 import org.secondsite.configserver.internal.catalogue.AuditLog;
 import org.secondsite.configserver.internal.catalogue.Catalogue;
@@ -23,6 +24,10 @@ import org.secondsite.configserver.internal.catalogue.Policy;
 import org.secondsite.configserver.internal.catalogue.PolicyStore;
 import org.secondsite.configserver.internal.health.AlertThresholds;
 import org.secondsite.configserver.internal.health.Alerts;
+import org.secondsite.configserver.internal.protection.Job;
+import org.secondsite.configserver.internal.protection.Machine;
+import org.secondsite.configserver.internal.protection.ProtectRequest;
+import org.secondsite.configserver.internal.protection.Protection;
 import org.secondsite.configserver.internal.registration.Authority;
 import org.secondsite.configserver.internal.registration.Csr;
 import org.secondsite.configserver.internal.registration.FailureLimiter;
@@ -44,6 +49,11 @@ public final class ConfigServer {
     /** How long events (and cleared alerts) are kept by default. */
     public static final Duration DEFAULT_EVENT_RETENTION = Duration.ofDays(90);
     private static final Logger LOG = LoggerFactory.getLogger(ConfigServer.class);
+    /** A data address: host name, IPv4 or bracketed IPv6, and a port. */
+    static final Pattern ADDRESS = Pattern.compile("(?:[A-Za-z0-9][A-Za-z0-9.-]{0,252}|\\[[0-9A-Fa-f:.]{2,45}\\])"
+            + ":(?:6553[0-5]|655[0-2]\\d|65[0-4]\\d{2}|6[0-4]\\d{3}|[1-5]\\d{4}|[1-9]\\d{0,3})");
+    /** How long a job step waits for a component to apply its desired state, by default. */
+    public static final Duration DEFAULT_APPLY_TIMEOUT = Duration.ofMinutes(30);
 
     /** An action that may throw what the catalogue and the authority throw. */
     @FunctionalInterface
@@ -63,17 +73,18 @@ public final class ConfigServer {
     private final Duration certificateValidity;
     private final RevocationSink revocations;
     private final Clock clock;
+    private final Protection protection;
 
     public ConfigServer(Catalogue catalogue, Passphrase passphrase, FailureLimiter limiter,
                         Authority.Source authority, Duration certificateValidity, RevocationSink revocations,
                         Clock clock) {
         this(catalogue, passphrase, limiter, authority, certificateValidity, revocations, clock,
-                AlertThresholds.DEFAULTS, DEFAULT_EVENT_RETENTION);
+                AlertThresholds.DEFAULTS, DEFAULT_EVENT_RETENTION, DEFAULT_APPLY_TIMEOUT);
     }
 
     public ConfigServer(Catalogue catalogue, Passphrase passphrase, FailureLimiter limiter,
                         Authority.Source authority, Duration certificateValidity, RevocationSink revocations,
-                        Clock clock, AlertThresholds thresholds, Duration eventRetention) {
+                        Clock clock, AlertThresholds thresholds, Duration eventRetention, Duration applyTimeout) {
         this.components = new ComponentStore(catalogue);
         this.health = new HealthStore(catalogue);
         this.events = new EventStore(catalogue);
@@ -86,6 +97,7 @@ public final class ConfigServer {
         this.certificateValidity = certificateValidity;
         this.revocations = revocations;
         this.clock = clock;
+        this.protection = new Protection(catalogue, clock, applyTimeout);
     }
 
     // ---- components
@@ -135,8 +147,16 @@ public final class ConfigServer {
         return audited(actor, "policy.create", policy.id(), () -> policies.create(policy, clock.instant()));
     }
 
+    /** Replaces a policy and raises the desired state of the components replicating machines under it. */
     public Policy updatePolicy(Policy policy, String actor) throws SQLException {
-        return audited(actor, "policy.update", policy.id(), () -> policies.update(policy, clock.instant()));
+        return audited(actor, "policy.update", policy.id(), () -> {
+            Policy updated = policies.update(policy, clock.instant());
+            List<String> pushed = protection.policyChanged(policy.id());
+            if (!pushed.isEmpty()) {
+                LOG.info("Policy '{}' changed by {}: pushed to {}", policy.id(), actor, pushed);
+            }
+            return updated;
+        });
     }
 
     public void deletePolicy(String id, String actor) throws SQLException {
@@ -191,6 +211,10 @@ public final class ConfigServer {
                 throw ConfigServerException.invalid("role", "role '" + r.role() + "' is invalid: expected agent, "
                         + "process-server or master-target");
             }
+            if (r.address() != null && !ADDRESS.matcher(r.address()).matches()) {
+                throw ConfigServerException.invalid("address", "address '" + r.address() + "' is invalid: expected "
+                        + "host:port (a host name, IPv4 address or [IPv6] address, and a port 1-65535)");
+            }
             if (r.site() != null && !Policy.ID.matcher(r.site()).matches()) {
                 throw ConfigServerException.invalid("site", "site '" + r.site() + "' is invalid: use 1-64 letters, "
                         + "digits, '.', '_', ':' or '-'");
@@ -212,7 +236,8 @@ public final class ConfigServer {
             X509Certificate cert = ca.issue(r.componentId(), key, certificateValidity);
             String serial = cert.getSerialNumber().toString(16);
             try {
-                components.register(new Component(r.componentId(), r.role(), r.site(), clientAddress, serial,
+                components.register(new Component(r.componentId(), r.role(), r.site(),
+                        r.address() == null ? clientAddress : r.address(), serial,
                         cert.getNotAfter().toInstant(), Component.REGISTERED, now, null, null, null));
             } catch (SQLException | RuntimeException e) {
                 // Signed but not recorded (a concurrent registration of the same id): never let it be used.
@@ -252,6 +277,82 @@ public final class ConfigServer {
         Instant now = clock.instant();
         heartbeat.validate(now);
         return health.record(heartbeat, now);
+    }
+
+    /**
+     * A heartbeat with what the component reports about its desired state; answers the component's
+     * desired-state revision, and the document when the component has not applied it yet.
+     *
+     * @param appliedRevision the revision the component has applied (null: it did not say)
+     * @param applyError why it could not apply the latest revision, or null
+     */
+    public HeartbeatAnswer heartbeat(Heartbeat heartbeat, Long appliedRevision, String applyError) throws SQLException {
+        boolean stored = heartbeat(heartbeat);
+        long applied = appliedRevision == null ? 0 : appliedRevision;
+        if (appliedRevision != null || applyError != null) {
+            protection.reported(heartbeat.componentId(), applied, applyError);
+        }
+        long revision = protection.desiredRevision(heartbeat.componentId());
+        Protection.Desired desired = null;
+        if (revision == 0 || revision > applied) {
+            desired = protection.desired(heartbeat.componentId());
+        }
+        return new HeartbeatAnswer(stored, desired == null ? revision : desired.revision(),
+                desired == null || desired.revision() <= applied ? null : desired);
+    }
+
+    /** What a heartbeat is answered with. */
+    public record HeartbeatAnswer(boolean stored, long desiredRevision, Protection.Desired desired) {
+    }
+
+    // ---- machines and jobs
+
+    public Page<Machine> machines(int offset, int limit) throws SQLException {
+        return protection.machines(offset, limit);
+    }
+
+    public Machine machine(String id) throws SQLException {
+        return protection.machine(id);
+    }
+
+    public Job protect(ProtectRequest request, String actor) throws SQLException {
+        return audited(actor, "machine.protect", String.valueOf(request.machineId()),
+                () -> protection.protect(request, actor));
+    }
+
+    public Job unprotect(String machineId, String actor) throws SQLException {
+        return audited(actor, "machine.unprotect", String.valueOf(machineId), () -> protection.unprotect(machineId, actor));
+    }
+
+    public Job resync(String machineId, List<String> disks, String actor) throws SQLException {
+        return audited(actor, "machine.resync", String.valueOf(machineId),
+                () -> protection.resync(machineId, disks, actor));
+    }
+
+    public Job changePolicy(String machineId, String policyId, String actor) throws SQLException {
+        return audited(actor, "machine.policy", machineId + " -> " + policyId,
+                () -> protection.changePolicy(machineId, policyId, actor));
+    }
+
+    public Page<Job> jobs(String machineId, String state, int offset, int limit) throws SQLException {
+        return protection.jobs(machineId, state, offset, limit);
+    }
+
+    public Job job(long id) throws SQLException {
+        return protection.job(id);
+    }
+
+    /** Moves running jobs on (the scheduler's task); returns those that ended. */
+    public List<Job> advanceJobs() throws SQLException {
+        List<Job> ended = protection.advance();
+        for (Job j : ended) {
+            if (Job.FAILED.equals(j.state())) {
+                LOG.warn("Job {} ({} of machine '{}') failed: {}", j.id(), j.kind(), j.machineId(), j.error());
+            } else {
+                LOG.info("Job {} ({} of machine '{}') succeeded", j.id(), j.kind(), j.machineId());
+            }
+        }
+        return ended;
     }
 
     /** The latest heartbeat of a component. */

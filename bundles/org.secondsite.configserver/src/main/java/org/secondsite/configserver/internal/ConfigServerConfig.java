@@ -50,4 +50,12 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
     @AttributeDefinition(name = "Event retention",
             description = "Days events and cleared alerts are kept; active alerts are kept until cleared.")
     int eventRetentionDays() default 90;
+
+    @AttributeDefinition(name = "Job step timeout", description = "Minutes a job step waits for a component to apply "
+            + "its new configuration before the job fails (1..1440)")
+    int jobStepTimeoutMinutes() default 30;
+
+    @AttributeDefinition(name = "Job interval", description = "Seconds between two passes that move running jobs on "
+            + "(1..60)")
+    int jobIntervalSeconds() default 2;
 }

@@ -26,9 +26,11 @@ import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.metatype.annotations.Designate;
 import org.secondsite.api.transport.ComponentIdentity;
 import org.secondsite.configserver.internal.catalogue.Catalogue;
+import org.secondsite.configserver.internal.catalogue.ComponentStore;
 import org.secondsite.configserver.internal.catalogue.Migrations;
 import org.secondsite.configserver.internal.health.AlertThresholds;
 import org.secondsite.configserver.internal.registration.Authority;
+import org.secondsite.configserver.internal.registration.ComponentSignatures;
 import org.secondsite.configserver.internal.registration.FailureLimiter;
 import org.secondsite.configserver.internal.registration.Passphrase;
 import org.slf4j.Logger;
@@ -40,7 +42,7 @@ import org.slf4j.LoggerFactory;
  * the identity's
  * {@code revokedSerials} in step with the catalogue. Shuts Derby down on deactivation, so data
  * survives bundle updates. Evaluates the alerts on a scheduler thread every
- * {@code alertEvaluationSeconds}.
+ * {@code alertEvaluationSeconds}, and moves running jobs on every {@code jobIntervalSeconds}.
  */
 @Component(service = ConfigServerService.class, configurationPid = ConfigServerService.PID,
         configurationPolicy = ConfigurationPolicy.REQUIRE)
@@ -55,6 +57,7 @@ public class ConfigServerService {
     private final Catalogue catalogue;
     private final ConfigServer server;
     private final ScheduledExecutorService scheduler;
+    private final ComponentSignatures signatures;
 
     /**
      * Bound only so that the pki identity service activates (it is a delayed component) and creates
@@ -78,6 +81,11 @@ public class ConfigServerService {
         AlertThresholds thresholds = new AlertThresholds(Duration.ofMinutes(config.defaultRpoThresholdMinutes()),
                 config.spoolWarningPercent(), config.spoolCriticalPercent(),
                 Duration.ofMinutes(config.heartbeatTimeoutMinutes()));
+        if (config.jobStepTimeoutMinutes() < 1 || config.jobStepTimeoutMinutes() > 1440
+                || config.jobIntervalSeconds() < 1 || config.jobIntervalSeconds() > 60) {
+            throw new IllegalArgumentException("jobStepTimeoutMinutes must be 1..1440 and jobIntervalSeconds 1..60, were "
+                    + config.jobStepTimeoutMinutes() + " and " + config.jobIntervalSeconds());
+        }
         if (config.alertEvaluationSeconds() < 1 || config.eventRetentionDays() < 1) {
             throw new IllegalArgumentException("alertEvaluationSeconds and eventRetentionDays must be 1 or more, were "
                     + config.alertEvaluationSeconds() + " and " + config.eventRetentionDays());
@@ -89,19 +97,23 @@ public class ConfigServerService {
                             Clock.systemUTC()),
                     Authority.lazy(authorityDir), Duration.ofDays(config.certificateValidityDays()),
                     serials -> updateIdentity(configAdmin, serials), Clock.systemUTC(), thresholds,
-                    Duration.ofDays(config.eventRetentionDays()));
+                    Duration.ofDays(config.eventRetentionDays()), Duration.ofMinutes(config.jobStepTimeoutMinutes()));
+            signatures = new ComponentSignatures(Authority.lazy(authorityDir), new ComponentStore(catalogue),
+                    Clock.systemUTC());
             server.pushRevocations();
         } catch (RuntimeException | SQLException e) {
             catalogue.close();
             throw e;
         }
         scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "secondsite-alerts");
+            Thread t = new Thread(r, "secondsite-configserver");
             t.setDaemon(true);
             return t;
         });
         scheduler.scheduleWithFixedDelay(this::evaluateAlerts, config.alertEvaluationSeconds(),
                 config.alertEvaluationSeconds(), TimeUnit.SECONDS);
+        scheduler.scheduleWithFixedDelay(this::advanceJobs, config.jobIntervalSeconds(), config.jobIntervalSeconds(),
+                TimeUnit.SECONDS);
         LOG.info("Configuration server ready: catalogue {} (schema version {}{}), certificate authority in {}, "
                 + "alerts every {} s with {}", catalogueDir, catalogue.schemaVersion(),
                 catalogue.appliedNow().isEmpty() ? "" : ", migrations applied now: " + catalogue.appliedNow(),
@@ -117,6 +129,20 @@ public class ConfigServerService {
         }
     }
 
+    /** The scheduler's task: never throws, so that the next run happens. */
+    private void advanceJobs() {
+        try {
+            server.advanceJobs();
+        } catch (Exception e) {
+            LOG.error("Moving jobs on failed; it runs again at the next interval", e);
+        }
+    }
+
+    /** Verifies requests signed by registered components. */
+    public ComponentSignatures signatures() {
+        return signatures;
+    }
+
     /** The operations REST and the shell share. */
     public ConfigServer server() {
         return server;
@@ -127,7 +153,7 @@ public class ConfigServerService {
         scheduler.shutdownNow();
         try {
             if (!scheduler.awaitTermination(30, TimeUnit.SECONDS)) {
-                LOG.warn("The alert evaluation did not stop within 30 s; closing the catalogue under it");
+                LOG.warn("The alert evaluation or job pass did not stop within 30 s; closing the catalogue under it");
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

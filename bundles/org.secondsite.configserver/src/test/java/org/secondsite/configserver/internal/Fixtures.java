@@ -47,8 +47,13 @@ public final class Fixtures implements AutoCloseable {
 
     /** Records a registered component directly in the catalogue (no CSR, a made-up serial), now. */
     public void component(String id, String role) throws Exception {
+        component(id, role, "127.0.0.1");
+    }
+
+    /** Records a registered component with a data address (host:port for process servers and master targets). */
+    public void component(String id, String role, String address) throws Exception {
         new org.secondsite.configserver.internal.catalogue.ComponentStore(catalogue).register(
-                new org.secondsite.configserver.internal.catalogue.Component(id, role, null, "127.0.0.1",
+                new org.secondsite.configserver.internal.catalogue.Component(id, role, null, address,
                         Integer.toHexString(id.hashCode()), clock.instant().plus(Duration.ofDays(1)),
                         org.secondsite.configserver.internal.catalogue.Component.REGISTERED, clock.instant(), null,
                         null, null));

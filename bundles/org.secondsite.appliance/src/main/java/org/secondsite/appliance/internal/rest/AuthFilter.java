@@ -1,6 +1,10 @@
 package org.secondsite.appliance.internal.rest;
 
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
 import java.lang.reflect.Method;
+import java.net.URI;
 import java.security.Principal;
 import java.time.Clock;
 import java.time.Duration;
@@ -21,11 +25,15 @@ import javax.ws.rs.core.Response;
 import javax.ws.rs.core.SecurityContext;
 
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsApplicationSelect;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsExtension;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsName;
 import org.secondsite.api.appliance.Appliance;
 import org.secondsite.appliance.internal.security.JaasLogin;
+import org.secondsite.appliance.rest.ComponentAuthenticator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -48,6 +56,9 @@ public class AuthFilter implements ContainerRequestFilter {
     @Context
     private ResourceInfo resourceInfo;
 
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    private volatile ComponentAuthenticator components;
+
     private final Authenticator authenticator =
             new Authenticator(JaasLogin::login, Duration.ofSeconds(60), Clock.systemUTC());
 
@@ -58,7 +69,10 @@ public class AuthFilter implements ContainerRequestFilter {
             return;
         }
         Set<String> needed = requiredRoles(method, resourceInfo.getResourceClass());
-        Authenticator.Result result = authenticator.authenticate(request.getHeaderString(HttpHeaders.AUTHORIZATION));
+        String authorization = request.getHeaderString(HttpHeaders.AUTHORIZATION);
+        Authenticator.Result result = authorization != null
+                && authorization.startsWith(ComponentAuthenticator.SCHEME + " ")
+                ? component(request, authorization) : authenticator.authenticate(authorization);
         if (!result.ok()) {
             LOG.debug("Refused {} {}: {}", request.getMethod(), request.getUriInfo().getPath(), result.failure());
             request.abortWith(Problems.response(Response.Status.UNAUTHORIZED, result.failure())
@@ -92,6 +106,36 @@ public class AuthFilter implements ContainerRequestFilter {
                 return SecurityContext.BASIC_AUTH;
             }
         });
+    }
+
+    /** A request signed by a registered component, checked by the configuration server's authenticator. */
+    private Authenticator.Result component(ContainerRequestContext request, String authorization) {
+        ComponentAuthenticator verifier = components;
+        if (verifier == null) {
+            return new Authenticator.Result(null, Set.of(), "this appliance has no configuration server to verify "
+                    + "component signatures");
+        }
+        byte[] body;
+        try (InputStream in = request.getEntityStream()) {
+            body = in == null ? new byte[0] : in.readNBytes(ComponentAuthenticator.MAX_BODY_BYTES + 1);
+        } catch (IOException e) {
+            return new Authenticator.Result(null, Set.of(), "cannot read the request body: " + e.getMessage());
+        }
+        if (body.length > ComponentAuthenticator.MAX_BODY_BYTES) {
+            return new Authenticator.Result(null, Set.of(), "a signed request body may have at most "
+                    + ComponentAuthenticator.MAX_BODY_BYTES + " bytes");
+        }
+        request.setEntityStream(new ByteArrayInputStream(body));
+        URI uri = request.getUriInfo().getRequestUri();
+        String target = uri.getRawPath() + (uri.getRawQuery() == null ? "" : "?" + uri.getRawQuery());
+        try {
+            String id = verifier.authenticate(request.getMethod(), target,
+                    request.getHeaderString(ComponentAuthenticator.DATE_HEADER), authorization, body);
+            return new Authenticator.Result(ComponentAuthenticator.PRINCIPAL_PREFIX + id,
+                    Set.of(ComponentAuthenticator.ROLE), null);
+        } catch (SecurityException e) {
+            return new Authenticator.Result(null, Set.of(), e.getMessage());
+        }
     }
 
     static Set<String> requiredRoles(Method method, Class<?> resourceClass) {

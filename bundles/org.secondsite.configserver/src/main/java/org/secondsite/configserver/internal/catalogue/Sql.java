@@ -9,18 +9,18 @@ import java.util.Calendar;
 import java.util.TimeZone;
 
 /** Small JDBC helpers: every time is stored as a UTC TIMESTAMP. */
-final class Sql {
+public final class Sql {
     /** Passed to every timestamp read and write so the JVM's zone never shifts stored times. */
-    static final Calendar UTC = Calendar.getInstance(TimeZone.getTimeZone("UTC"));
+    public static final Calendar UTC = Calendar.getInstance(TimeZone.getTimeZone("UTC"));
 
     private Sql() {
     }
 
-    static Timestamp timestamp(Instant instant) {
+    public static Timestamp timestamp(Instant instant) {
         return instant == null ? null : Timestamp.from(instant);
     }
 
-    static void setInstant(PreparedStatement ps, int index, Instant instant) throws SQLException {
+    public static void setInstant(PreparedStatement ps, int index, Instant instant) throws SQLException {
         if (instant == null) {
             ps.setNull(index, java.sql.Types.TIMESTAMP);
         } else {
@@ -28,18 +28,18 @@ final class Sql {
         }
     }
 
-    static Instant instant(ResultSet rs, String column) throws SQLException {
+    public static Instant instant(ResultSet rs, String column) throws SQLException {
         Timestamp t = rs.getTimestamp(column, (Calendar) UTC.clone());
         return t == null ? null : t.toInstant();
     }
 
     /** Derby's SQL state for a duplicate key. */
-    static boolean isDuplicateKey(SQLException e) {
+    public static boolean isDuplicateKey(SQLException e) {
         return "23505".equals(e.getSQLState());
     }
 
     /** Derby's SQL state for a foreign key that still has dependants. */
-    static boolean isReferenced(SQLException e) {
+    public static boolean isReferenced(SQLException e) {
         return "23503".equals(e.getSQLState());
     }
 }

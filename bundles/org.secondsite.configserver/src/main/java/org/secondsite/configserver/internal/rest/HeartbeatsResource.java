@@ -13,8 +13,10 @@ import javax.ws.rs.POST;
 import javax.ws.rs.Path;
 import javax.ws.rs.PathParam;
 import javax.ws.rs.Produces;
+import javax.ws.rs.core.Context;
 import javax.ws.rs.core.MediaType;
 import javax.ws.rs.core.Response;
+import javax.ws.rs.core.SecurityContext;
 
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -23,6 +25,7 @@ import org.osgi.service.jaxrs.whiteboard.propertytypes.JSONRequired;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsApplicationSelect;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsResource;
 import org.secondsite.api.appliance.Appliance;
+import org.secondsite.appliance.rest.ComponentAuthenticator;
 import org.secondsite.configserver.internal.ConfigServer;
 import org.secondsite.configserver.internal.ConfigServerService;
 import org.secondsite.configserver.internal.ConfigServerException;
@@ -49,7 +52,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 @JaxrsApplicationSelect(Appliance.REST_APPLICATION_SELECT)
 @Path("heartbeats")
 public class HeartbeatsResource {
-    static final Set<String> FIELDS = Set.of("componentId", "time", "metrics");
+    static final Set<String> FIELDS = Set.of("componentId", "time", "metrics", "appliedRevision", "applyError");
+    /** The longest apply error kept. */
+    static final int MAX_APPLY_ERROR = 2000;
     static final Set<String> METRICS = Set.of("backlogBytes", "disks", "spoolFreePercent", "cpuLoad",
             "memoryUsedBytes");
     static final Set<String> DISK = Set.of("diskId", "rpoSeconds", "backlogBytes", "throughputBytesPerSecond",
@@ -79,13 +84,32 @@ public class HeartbeatsResource {
     @POST
     @Consumes(MediaType.APPLICATION_JSON)
     @Produces(MediaType.APPLICATION_JSON)
-    @RolesAllowed(Appliance.ROLE_OPERATOR)
-    public Response post(String body) {
+    @RolesAllowed({Appliance.ROLE_OPERATOR, ComponentAuthenticator.ROLE})
+    public Response post(String body, @Context SecurityContext security) {
         return Rest.answer(() -> {
-            Heartbeat hb = parse(body);
-            boolean stored = server.heartbeat(hb);
-            return Response.ok(new Views.HeartbeatAnswer(hb.componentId(), stored)).build();
+            ObjectNode o = Rest.object(body, FIELDS, MAX_BODY_CHARS);
+            Heartbeat hb = parse(o);
+            String sender = security == null || security.getUserPrincipal() == null ? null
+                    : security.getUserPrincipal().getName();
+            if (sender != null && sender.startsWith(ComponentAuthenticator.PRINCIPAL_PREFIX)
+                    && !sender.equals(ComponentAuthenticator.PRINCIPAL_PREFIX + hb.componentId())) {
+                throw ConfigServerException.forbidden(sender + " may only report its own heartbeat, not '"
+                        + hb.componentId() + "'");
+            }
+            Long applied = o.has("appliedRevision") ? Rest.optionalLong(o, "", "appliedRevision", 0) : null;
+            String applyError = Rest.optionalString(o, "", "applyError", null);
+            if (applyError != null && applyError.length() > MAX_APPLY_ERROR) {
+                throw ConfigServerException.invalid("applyError", "applyError is longer than " + MAX_APPLY_ERROR
+                        + " characters");
+            }
+            ConfigServer.HeartbeatAnswer answer = server.heartbeat(hb, applied, applyError);
+            return Response.ok(Views.HeartbeatAnswer.of(hb.componentId(), answer)).build();
         });
+    }
+
+    /** A heartbeat posted by a JAAS user (tests and harnesses outside OSGi). */
+    public Response post(String body) {
+        return post(body, null);
     }
 
     @GET
@@ -98,7 +122,10 @@ public class HeartbeatsResource {
 
     /** A heartbeat from a request body: types checked here, ranges by {@link Heartbeat#validate}. */
     static Heartbeat parse(String body) {
-        ObjectNode o = Rest.object(body, FIELDS, MAX_BODY_CHARS);
+        return parse(Rest.object(body, FIELDS, MAX_BODY_CHARS));
+    }
+
+    private static Heartbeat parse(ObjectNode o) {
         String componentId = Rest.requiredString(o, "componentId");
         String timeText = Rest.requiredString(o, "time");
         Instant time;

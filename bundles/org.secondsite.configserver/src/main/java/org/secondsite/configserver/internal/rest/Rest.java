@@ -109,8 +109,8 @@ final class Rest {
     }
 
     /**
-     * A member that must be a JSON object with only the {@code allowed} fields; null when it is
-     * absent (or JSON null) and not required.
+     * A member that must be a JSON object with only the {@code allowed} fields (any when null); null
+     * when it is absent (or JSON null) and not required.
      */
     static ObjectNode objectField(ObjectNode o, String prefix, String field, Set<String> allowed, boolean required) {
         JsonNode n = o.get(field);
@@ -124,7 +124,7 @@ final class Rest {
         if (!n.isObject()) {
             throw ConfigServerException.invalid(prefix + field, "field '" + prefix + field + "' must be an object");
         }
-        return onlyFields((ObjectNode) n, prefix + field + ".", allowed);
+        return allowed == null ? (ObjectNode) n : onlyFields((ObjectNode) n, prefix + field + ".", allowed);
     }
 
     /** A member that must be a JSON array of at most {@code max} elements; empty when absent or null. */

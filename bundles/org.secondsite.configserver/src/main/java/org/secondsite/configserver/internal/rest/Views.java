@@ -2,8 +2,14 @@ package org.secondsite.configserver.internal.rest;
 
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Function;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import org.secondsite.configserver.internal.ConfigServer;
 import org.secondsite.configserver.internal.Page;
 import org.secondsite.configserver.internal.catalogue.AuditLog;
 import org.secondsite.configserver.internal.catalogue.Component;
@@ -11,6 +17,8 @@ import org.secondsite.configserver.internal.catalogue.Event;
 import org.secondsite.configserver.internal.catalogue.HealthStore;
 import org.secondsite.configserver.internal.catalogue.Heartbeat;
 import org.secondsite.configserver.internal.catalogue.Policy;
+import org.secondsite.configserver.internal.protection.Job;
+import org.secondsite.configserver.internal.protection.Machine;
 
 /** The JSON documents of the configuration server's resources (times as ISO-8601 strings). */
 public final class Views {
@@ -43,8 +51,50 @@ public final class Views {
         }
     }
 
-    /** The answer to a heartbeat: whether its figures were stored (false: a later one is stored). */
-    public record HeartbeatAnswer(String componentId, boolean stored) {
+    /**
+     * The answer to a heartbeat: whether its figures were stored (false: a later one is stored), the
+     * component's desired-state revision, and the desired state itself when the component has not
+     * applied that revision ({@code docs/PROTOCOL.md} §8).
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record HeartbeatAnswer(String componentId, boolean stored, long desiredRevision, JsonNode desired) {
+        static HeartbeatAnswer of(String componentId, ConfigServer.HeartbeatAnswer a) {
+            JsonNode doc = null;
+            if (a.desired() != null) {
+                ObjectNode o = a.desired().document().deepCopy();
+                o.put("revision", a.desired().revision());
+                doc = o;
+            }
+            return new HeartbeatAnswer(componentId, a.stored(), a.desiredRevision(), doc);
+        }
+    }
+
+    public record MachineView(String id, String name, String kind, String state, String agentId,
+                              String processServerId, String masterTargetId, String group, String policyId,
+                              String createdAt, List<DiskView> disks) {
+        static MachineView of(Machine m) {
+            return new MachineView(m.id(), m.name(), m.kind(), m.state(), m.agentId(), m.processServerId(),
+                    m.masterTargetId(), m.groupId(), m.policyId(), iso(m.createdAt()),
+                    m.disks().stream().map(d -> new DiskView(d.id(), d.source(), d.driver(), d.options(), d.sizeBytes(),
+                            d.resyncRequest())).toList());
+        }
+    }
+
+    public record DiskView(String diskId, String source, String driver, Map<String, String> options, long sizeBytes,
+                           long resyncRequests) {
+    }
+
+    public record JobView(long id, String kind, String machineId, String state, int progress, String error,
+                          String createdBy, String createdAt, String updatedAt, List<StepView> steps) {
+        static JobView of(Job j) {
+            return new JobView(j.id(), j.kind(), j.machineId(), j.state(), j.progress(), j.error(), j.createdBy(),
+                    iso(j.createdAt()), iso(j.updatedAt()), j.steps().stream().map(s -> new StepView(s.ordinal(),
+                            s.name(), s.state(), s.progress(), s.error(), iso(s.startedAt()), iso(s.endedAt()))).toList());
+        }
+    }
+
+    public record StepView(int ordinal, String name, String state, int progress, String error, String startedAt,
+                           String endedAt) {
     }
 
     /** The latest heartbeat of a component, in the shape it was sent, with when it was received. */
