@@ -29,6 +29,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.UUID;
 
@@ -122,10 +123,11 @@ public final class OpenApiGenerator {
         ObjectNode components = F.objectNode();
         schemas = components.putObject("schemas");
         schemas.set(PROBLEM, problemSchema());
+        usedSchemaNames.add(PROBLEM);
 
         List<Class<?>> sorted = new ArrayList<>(new HashSet<>(resources));
         sorted.sort(Comparator.comparing(Class::getName));
-        Map<String, ObjectNode> tagsByName = new LinkedHashMap<>();
+        Map<String, ObjectNode> tagsByName = new TreeMap<>();
         ArrayNode unreadable = F.arrayNode();
         for (Class<?> c : sorted) {
             try {
@@ -156,12 +158,6 @@ public final class OpenApiGenerator {
         Path classPath = c.getAnnotation(Path.class);
         String base = classPath == null ? "" : classPath.value();
         String tagName = trimSlashes(base).isEmpty() ? c.getSimpleName() : trimSlashes(base);
-        ObjectNode tag = tagsByName.computeIfAbsent(tagName, n -> F.objectNode().put("name", n));
-        ApiDoc classDoc = c.getAnnotation(ApiDoc.class);
-        if (classDoc != null && !tag.has("description")) {
-            tag.put("description", classDoc.description().isEmpty()
-                    ? classDoc.summary() : classDoc.summary() + "\n\n" + classDoc.description());
-        }
         List<Method> methods = new ArrayList<>();
         for (Method m : c.getMethods()) {
             if (!m.isBridge() && !m.isSynthetic() && !Modifier.isStatic(m.getModifiers()) && httpMethod(m) != null) {
@@ -170,18 +166,29 @@ public final class OpenApiGenerator {
         }
         methods.sort(Comparator.comparing(OpenApiGenerator::methodPath).thenComparing(OpenApiGenerator::httpMethod)
                 .thenComparing(Method::getName));
+        // Every operation first, so that a class failing half-way leaves nothing behind.
+        record Op(String path, String verb, ObjectNode node) {
+        }
+        List<Op> ops = new ArrayList<>();
         for (Method m : methods) {
             Template t = Template.parse(joinPaths(base, methodPath(m)));
-            ObjectNode item = paths.has(t.path) ? (ObjectNode) paths.get(t.path) : paths.putObject(t.path);
-            String verb = httpMethod(m).toLowerCase();
-            ObjectNode op = operation(c, m, t, tagName);
-            if (item.has(verb)) {
+            ops.add(new Op(t.path, httpMethod(m).toLowerCase(), operation(c, m, t, tagName)));
+        }
+        ObjectNode tag = tagsByName.computeIfAbsent(tagName, n -> F.objectNode().put("name", n));
+        ApiDoc classDoc = c.getAnnotation(ApiDoc.class);
+        if (classDoc != null && !tag.has("description")) {
+            tag.put("description", classDoc.description().isEmpty()
+                    ? classDoc.summary() : classDoc.summary() + "\n\n" + classDoc.description());
+        }
+        for (Op op : ops) {
+            ObjectNode item = paths.has(op.path) ? (ObjectNode) paths.get(op.path) : paths.putObject(op.path);
+            if (item.has(op.verb)) {
                 // Two resources claim the same path and method: the runtime serves one of them.
                 ArrayNode shadowed = item.has("x-secondsite-shadowed")
                         ? (ArrayNode) item.get("x-secondsite-shadowed") : item.putArray("x-secondsite-shadowed");
-                shadowed.add(op.get("operationId").asText());
+                shadowed.add(op.node.get("operationId").asText());
             } else {
-                item.set(verb, op);
+                item.set(op.verb, op.node);
             }
         }
     }
