@@ -143,7 +143,8 @@ public class RecoveryResource {
     @Path("exports")
     @ApiDoc(summary = "Export a recovery point over NBD", description = "Body: `{\"name\": \"...\", \"point\": "
             + "\"...\", \"disk\": \"optional\", \"writable\": false}`; writable exports are test failovers on a "
-            + "scratch overlay. 201 with one export per disk.", status = 201, response = RecoveryResource.Export[].class)
+            + "scratch overlay. 201 with one export per disk.", status = 201, response = RecoveryResource.Export[].class,
+            errors = 404)
     @Consumes(MediaType.APPLICATION_JSON)
     @Produces(MediaType.APPLICATION_JSON)
     @RolesAllowed(Appliance.ROLE_OPERATOR)
@@ -183,7 +184,7 @@ public class RecoveryResource {
     @Path("copies")
     @ApiDoc(summary = "Copy a disk at a recovery point to a raw image file", description = "Body: `{\"point\": "
             + "\"...\", \"disk\": \"...\", \"file\": \"/absolute/path.raw\"}`. 202: the copy runs in the "
-            + "background; GET /recovery/copies follows it.", status = 202, response = RecoveryResource.Copy.class)
+            + "background; GET /recovery/copies follows it.", status = 202, response = RecoveryResource.Copy.class, errors = 404)
     @Consumes(MediaType.APPLICATION_JSON)
     @Produces(MediaType.APPLICATION_JSON)
     @RolesAllowed(Appliance.ROLE_OPERATOR)
