@@ -184,7 +184,8 @@ public class RecoveryResource {
     @Path("copies")
     @ApiDoc(summary = "Copy a disk at a recovery point to a raw image file", description = "Body: `{\"point\": "
             + "\"...\", \"disk\": \"...\", \"file\": \"/absolute/path.raw\"}`. 202: the copy runs in the "
-            + "background; GET /recovery/copies follows it.", status = 202, response = RecoveryResource.Copy.class, errors = 404)
+            + "background; GET /recovery/copies follows it.", status = 202, response = RecoveryResource.Copy.class,
+            errors = 404)
     @Consumes(MediaType.APPLICATION_JSON)
     @Produces(MediaType.APPLICATION_JSON)
     @RolesAllowed(Appliance.ROLE_OPERATOR)
