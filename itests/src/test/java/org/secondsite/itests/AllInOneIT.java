@@ -11,11 +11,18 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
 import java.util.Dictionary;
 import java.util.HashSet;
 import java.util.Hashtable;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
 
 import javax.inject.Inject;
 
@@ -26,6 +33,9 @@ import org.secondsite.api.appliance.Role;
 import org.secondsite.api.appliance.RoleState;
 import org.secondsite.api.appliance.RoleState.Phase;
 import org.secondsite.api.transport.ComponentIdentity;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 
 /**
  * The default role, plus what only a running appliance shows: first-boot credentials,
@@ -179,7 +189,7 @@ public class AllInOneIT extends RoleTestBase {
      * operator and an admin: a role below the endpoint's is refused with 403 (problem details),
      * a role at or above it gets past authorization (the answer is then the endpoint's own: 200,
      * 201, 202, 204, or 400/404/409 for the deliberately unknown ids and bodies used here), never
-     * 401, 403 or a 5xx. Unauthenticated calls get 401.
+     * 401, 403 or a 5xx. Unauthenticated calls get 401. The OpenAPI document lists the same endpoints.
      */
     @Test
     public void everyEndpointAnswersAccordingToTheCallersRole() throws Exception {
@@ -254,6 +264,74 @@ public class AllInOneIT extends RoleTestBase {
             }
         }
         assertTrue(String.join("\n", wrong), wrong.isEmpty());
+        assertTheOpenApiDocumentListsExactly(endpoints);
+    }
+
+    /**
+     * {@code GET /api/v1/openapi.json} is open to anyone and documents exactly the walked endpoints,
+     * with the same lowest role, plus the two that need no credentials (the document itself and the
+     * passphrase-authenticated registration): an endpoint added without its place in the walk, or a
+     * walked endpoint no resource serves any more, fails here.
+     */
+    private void assertTheOpenApiDocumentListsExactly(String[][] endpoints) throws Exception {
+        HttpResponse<String> r = get("/api/v1/openapi.json", null, null);
+        assertEquals(r.body(), 200, r.statusCode());
+        JsonNode doc = new ObjectMapper().readTree(r.body());
+        assertTrue(r.body(), doc.path("openapi").asText().startsWith("3.0."));
+        assertTrue("unreadable resources: " + doc.get("x-secondsite-unreadable"), doc.path("x-secondsite-unreadable")
+                .isMissingNode());
+        String base = doc.at("/servers/0/url").asText();
+        assertEquals("/api/v1", base);
+
+        // "METHOD /api/v1/template" -> the lowest role, or "open" for security: []
+        Map<String, String> documented = new TreeMap<>();
+        for (Iterator<Map.Entry<String, JsonNode>> paths = doc.get("paths").fields(); paths.hasNext();) {
+            Map.Entry<String, JsonNode> path = paths.next();
+            assertFalse(path.getKey() + " is served by two resources: " + path.getValue().get("x-secondsite-shadowed"),
+                    path.getValue().has("x-secondsite-shadowed"));
+            for (Iterator<Map.Entry<String, JsonNode>> ops = path.getValue().fields(); ops.hasNext();) {
+                Map.Entry<String, JsonNode> op = ops.next();
+                JsonNode roles = op.getValue().get("x-secondsite-roles");
+                String lowest = "open";
+                if (roles != null) {
+                    List<String> allowed = new ArrayList<>();
+                    roles.forEach(x -> allowed.add(x.asText()));
+                    assertEquals(op.getKey() + " " + path.getKey() + " roles " + allowed, 1, allowed.size());
+                    lowest = allowed.get(0);
+                }
+                documented.put(op.getKey().toUpperCase() + " " + base + path.getKey(), lowest);
+            }
+        }
+        List<String> wrong = new ArrayList<>();
+        Set<String> walked = new HashSet<>();
+        for (String[] e : endpoints) {
+            List<String> matches = new ArrayList<>();
+            for (Map.Entry<String, String> d : documented.entrySet()) {
+                String[] verbPath = d.getKey().split(" ", 2);
+                String regex = Pattern.quote(verbPath[1]).replaceAll("\\{[^}/]+}", "\\\\E[^/]+\\\\Q");
+                if (verbPath[0].equals(e[0]) && e[1].matches(regex)) {
+                    matches.add(d.getKey());
+                }
+            }
+            if (matches.size() != 1) {
+                wrong.add(e[0] + " " + e[1] + " matches " + matches.size() + " documented operations: " + matches);
+                continue;
+            }
+            walked.add(matches.get(0));
+            if (!documented.get(matches.get(0)).equals(e[3])) {
+                wrong.add(e[0] + " " + e[1] + ": walked as " + e[3] + ", documented as " + documented.get(matches.get(0)));
+            }
+        }
+        Set<String> open = new TreeSet<>();
+        for (Map.Entry<String, String> d : documented.entrySet()) {
+            if (d.getValue().equals("open")) {
+                open.add(d.getKey());
+            } else if (!walked.contains(d.getKey())) {
+                wrong.add(d.getKey() + " (" + d.getValue() + ") is documented but not in the walk");
+            }
+        }
+        assertTrue(String.join("\n", wrong), wrong.isEmpty());
+        assertEquals(Set.of("GET /api/v1/openapi.json", "POST /api/v1/registration"), open);
     }
 
     @Test

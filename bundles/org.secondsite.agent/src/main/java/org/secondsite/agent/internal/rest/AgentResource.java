@@ -29,6 +29,7 @@ import org.secondsite.api.appliance.Appliance;
 import org.secondsite.api.model.DiskId;
 import org.secondsite.api.model.GroupId;
 import org.secondsite.api.model.TagKind;
+import org.secondsite.appliance.rest.ApiDoc;
 import org.secondsite.appliance.rest.JsonFields;
 
 /**
@@ -42,6 +43,7 @@ import org.secondsite.appliance.rest.JsonFields;
 @JSONRequired
 @JaxrsApplicationSelect(Appliance.REST_APPLICATION_SELECT)
 @Path("agent")
+@ApiDoc(summary = "The agent: consistency groups, tags, verification and resync of protected disks")
 public class AgentResource {
     /** A consistency group with its disks protected here. */
     public record Group(String id, List<String> disks) {
@@ -86,6 +88,7 @@ public class AgentResource {
 
     @GET
     @Path("groups")
+    @ApiDoc(summary = "Consistency groups with their disks protected here")
     @Produces(MediaType.APPLICATION_JSON)
     @RolesAllowed(Appliance.ROLE_VIEWER)
     public List<Group> groups() {
@@ -96,6 +99,9 @@ public class AgentResource {
     /** Body: {@code {"name": "before-upgrade", "kind": "application" | "bookmark"}} (kind defaults to bookmark). */
     @POST
     @Path("groups/{group}/tags")
+    @ApiDoc(summary = "Tag a consistency group", description = "Body: `{\"name\": \"before-upgrade\", \"kind\": "
+            + "\"application\" | \"bookmark\"}` (kind defaults to bookmark). 201 with the tag; a refused tag is 409 "
+            + "with the same body (its status and message say why).", status = 201, response = AgentResource.Tag.class)
     @Consumes(MediaType.APPLICATION_JSON)
     @Produces(MediaType.APPLICATION_JSON)
     @RolesAllowed(Appliance.ROLE_OPERATOR)
@@ -112,6 +118,9 @@ public class AgentResource {
     /** Body: {@code {"mode": "verify" | "verify-and-repair" | "repair"}} (default verify). */
     @POST
     @Path("disks/{disk}/verification")
+    @ApiDoc(summary = "Start verifying a protected disk against its replica", description = "Body: `{\"mode\": "
+            + "\"verify\" | \"verify-and-repair\" | \"repair\"}` (default verify). 202: the report follows at "
+            + "GET of the same path.", status = 202)
     @Consumes(MediaType.APPLICATION_JSON)
     @RolesAllowed(Appliance.ROLE_OPERATOR)
     public Response verify(@PathParam("disk") String disk, Map<String, Object> body) throws IOException {
@@ -125,6 +134,7 @@ public class AgentResource {
 
     @GET
     @Path("disks/{disk}/verification")
+    @ApiDoc(summary = "The last finished verification of a disk (404 while there is none)")
     @Produces(MediaType.APPLICATION_JSON)
     @RolesAllowed(Appliance.ROLE_VIEWER)
     public Verification verification(@PathParam("disk") String disk) {
@@ -136,6 +146,9 @@ public class AgentResource {
     /** Body: {@code {"reason": "replica restored from a backup"}} (optional). */
     @POST
     @Path("disks/{disk}/resync")
+    @ApiDoc(summary = "Request a resync of a protected disk", description = "Body: `{\"reason\": \"...\"}` "
+            + "(optional). 202: the resync runs in the background; its progress shows in GET /replication.",
+            status = 202)
     @Consumes(MediaType.APPLICATION_JSON)
     @RolesAllowed(Appliance.ROLE_OPERATOR)
     public Response resync(@PathParam("disk") String disk, Map<String, Object> body) throws IOException {

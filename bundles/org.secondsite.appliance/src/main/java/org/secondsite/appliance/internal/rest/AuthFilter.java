@@ -65,7 +65,7 @@ public class AuthFilter implements ContainerRequestFilter {
     @Override
     public void filter(ContainerRequestContext request) {
         Method method = resourceInfo.getResourceMethod();
-        if (method != null && method.isAnnotationPresent(PermitAll.class)) {
+        if (permitAll(method)) {
             return;
         }
         Set<String> needed = requiredRoles(method, resourceInfo.getResourceClass());
@@ -138,6 +138,12 @@ public class AuthFilter implements ContainerRequestFilter {
         }
     }
 
+    /** Whether anyone may call the method: {@code @PermitAll} on the method itself (not on its class). */
+    static boolean permitAll(Method method) {
+        return method != null && method.isAnnotationPresent(PermitAll.class);
+    }
+
+    /** The roles of which a caller needs one: the method's {@code @RolesAllowed}, else the class's, else admin. */
     static Set<String> requiredRoles(Method method, Class<?> resourceClass) {
         RolesAllowed allowed = method == null ? null : method.getAnnotation(RolesAllowed.class);
         if (allowed == null && resourceClass != null) {

@@ -19,6 +19,7 @@ import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsResource;
 import org.secondsite.api.appliance.Appliance;
 import org.secondsite.api.appliance.RoleState;
 import org.secondsite.appliance.internal.ComponentHealth;
+import org.secondsite.appliance.rest.ApiDoc;
 
 /**
  * {@code GET /api/v1/health}: status ({@code OK}, or {@code DEGRADED} while the role is not applied or a
@@ -29,6 +30,7 @@ import org.secondsite.appliance.internal.ComponentHealth;
 @JSONRequired
 @JaxrsApplicationSelect(Appliance.REST_APPLICATION_SELECT)
 @Path("health")
+@ApiDoc(summary = "The appliance's own health: role, version, uptime, plugins, problems")
 public class HealthResource {
 
     /** The health document. */
@@ -51,6 +53,9 @@ public class HealthResource {
     }
 
     @GET
+    @ApiDoc(summary = "Health of this appliance", description = "`status` is `OK`, or `DEGRADED` while the role "
+            + "is not applied or a component does not run; `problems` says which and why (a disk whose source "
+            + "fails shows as `source-failed`).")
     @Produces(MediaType.APPLICATION_JSON)
     @RolesAllowed(Appliance.ROLE_VIEWER)
     public Health health() {

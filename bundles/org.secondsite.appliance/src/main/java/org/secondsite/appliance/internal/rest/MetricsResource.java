@@ -15,6 +15,7 @@ import org.secondsite.api.appliance.Appliance;
 import org.secondsite.appliance.internal.ReplicationOverview;
 import org.secondsite.appliance.internal.metrics.PrometheusText;
 import org.secondsite.appliance.internal.metrics.ReplicationMetrics;
+import org.secondsite.appliance.rest.ApiDoc;
 
 /**
  * {@code GET /api/v1/metrics}: the appliance's metrics in the Prometheus text format, for viewers
@@ -24,6 +25,7 @@ import org.secondsite.appliance.internal.metrics.ReplicationMetrics;
 @JaxrsResource
 @JaxrsApplicationSelect(Appliance.REST_APPLICATION_SELECT)
 @javax.ws.rs.Path("metrics")
+@ApiDoc(summary = "Metrics for Prometheus")
 public class MetricsResource {
     private final ReplicationOverview overview;
 
@@ -33,6 +35,8 @@ public class MetricsResource {
     }
 
     @GET
+    @ApiDoc(summary = "Metrics in the Prometheus text format", description = "Replication per disk and stage "
+            + "(backlog, lag, bytes, rates) and the JVM. Prometheus: `metrics_path: /api/v1/metrics` with `basic_auth`.")
     @Produces(PrometheusText.CONTENT_TYPE)
     @RolesAllowed(Appliance.ROLE_VIEWER)
     public String scrape() {

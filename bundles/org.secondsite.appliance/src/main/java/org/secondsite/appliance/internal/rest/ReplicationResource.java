@@ -19,6 +19,7 @@ import org.secondsite.api.appliance.Appliance;
 import org.secondsite.api.replication.DiskReplicationStatus;
 import org.secondsite.api.replication.ResyncProgress;
 import org.secondsite.appliance.internal.ReplicationOverview;
+import org.secondsite.appliance.rest.ApiDoc;
 
 /** {@code GET /api/v1/replication}: every disk at every replication stage running here. */
 @Component(service = ReplicationResource.class)
@@ -26,6 +27,7 @@ import org.secondsite.appliance.internal.ReplicationOverview;
 @JSONRequired
 @JaxrsApplicationSelect(Appliance.REST_APPLICATION_SELECT)
 @Path("replication")
+@ApiDoc(summary = "Replication status of the disks at every stage running here")
 public class ReplicationResource {
 
     /**
@@ -61,6 +63,9 @@ public class ReplicationResource {
     }
 
     @GET
+    @ApiDoc(summary = "Every disk at every replication stage on this appliance", description = "One row per disk "
+            + "and stage (agent, process server, master target): state, sequences, backlog, lag, throughput and, "
+            + "on agent rows, the running or last resync.")
     @Produces(MediaType.APPLICATION_JSON)
     @RolesAllowed(Appliance.ROLE_VIEWER)
     public List<Disk> list() {

@@ -31,6 +31,7 @@ import org.secondsite.api.appliance.Appliance;
 import org.secondsite.api.model.DiskId;
 import org.secondsite.api.model.GroupId;
 import org.secondsite.api.model.RecoveryPoint;
+import org.secondsite.appliance.rest.ApiDoc;
 import org.secondsite.appliance.rest.JsonFields;
 import org.secondsite.mastertarget.internal.MasterTargetComponent;
 import org.secondsite.mastertarget.internal.recovery.Recovery;
@@ -48,6 +49,7 @@ import org.secondsite.mastertarget.internal.retention.RetentionStatus;
 @JSONRequired
 @JaxrsApplicationSelect(Appliance.REST_APPLICATION_SELECT)
 @Path("recovery")
+@ApiDoc(summary = "The master target's recovery points, their exports and image copies")
 public class RecoveryResource {
     /** A point as JSON. */
     public record Point(String id, String group, String time, String kind, String tag, Map<String, Long> disks) {
@@ -98,6 +100,7 @@ public class RecoveryResource {
 
     @GET
     @Path("points")
+    @ApiDoc(summary = "Recovery points, oldest first, optionally of one consistency group")
     @Produces(MediaType.APPLICATION_JSON)
     @RolesAllowed(Appliance.ROLE_VIEWER)
     public List<Point> points(@QueryParam("group") String group) throws IOException {
@@ -107,6 +110,7 @@ public class RecoveryResource {
 
     @GET
     @Path("points/{id}")
+    @ApiDoc(summary = "One recovery point with the sequence of each of its disks")
     @Produces(MediaType.APPLICATION_JSON)
     @RolesAllowed(Appliance.ROLE_VIEWER)
     public Point point(@PathParam("id") String id) throws IOException {
@@ -118,6 +122,7 @@ public class RecoveryResource {
 
     @GET
     @Path("retention")
+    @ApiDoc(summary = "The retention journal: window, space, points, oldest and newest")
     @Produces(MediaType.APPLICATION_JSON)
     @RolesAllowed(Appliance.ROLE_VIEWER)
     public Retention retention() throws IOException {
@@ -126,6 +131,7 @@ public class RecoveryResource {
 
     @GET
     @Path("exports")
+    @ApiDoc(summary = "Exports of recovery points being served over NBD")
     @Produces(MediaType.APPLICATION_JSON)
     @RolesAllowed(Appliance.ROLE_VIEWER)
     public List<Export> exports() {
@@ -135,6 +141,10 @@ public class RecoveryResource {
     /** Body: {@code {"name": "...", "point": "...", "disk": "optional", "writable": false}}. */
     @POST
     @Path("exports")
+    @ApiDoc(summary = "Export a recovery point over NBD", description = "Body: `{\"name\": \"...\", \"point\": "
+            + "\"...\", \"disk\": \"optional\", \"writable\": false}`; writable exports are test failovers on a "
+            + "scratch overlay. 201 with one export per disk.", status = 201, response = RecoveryResource.Export[].class,
+            errors = 404)
     @Consumes(MediaType.APPLICATION_JSON)
     @Produces(MediaType.APPLICATION_JSON)
     @RolesAllowed(Appliance.ROLE_OPERATOR)
@@ -150,6 +160,7 @@ public class RecoveryResource {
 
     @DELETE
     @Path("exports/{name}")
+    @ApiDoc(summary = "End an export (a test failover's writes are discarded)")
     @RolesAllowed(Appliance.ROLE_OPERATOR)
     public Response discard(@PathParam("name") String name) {
         if (masterTarget.recovery().exports().stream().noneMatch(e -> e.name().equals(name))) {
@@ -161,6 +172,7 @@ public class RecoveryResource {
 
     @GET
     @Path("copies")
+    @ApiDoc(summary = "Image copies of recovery points, running and finished")
     @Produces(MediaType.APPLICATION_JSON)
     @RolesAllowed(Appliance.ROLE_VIEWER)
     public List<Copy> copies() {
@@ -170,6 +182,10 @@ public class RecoveryResource {
     /** Body: {@code {"point": "...", "disk": "...", "file": "/absolute/path.raw"}}. */
     @POST
     @Path("copies")
+    @ApiDoc(summary = "Copy a disk at a recovery point to a raw image file", description = "Body: `{\"point\": "
+            + "\"...\", \"disk\": \"...\", \"file\": \"/absolute/path.raw\"}`. 202: the copy runs in the "
+            + "background; GET /recovery/copies follows it.", status = 202, response = RecoveryResource.Copy.class,
+            errors = 404)
     @Consumes(MediaType.APPLICATION_JSON)
     @Produces(MediaType.APPLICATION_JSON)
     @RolesAllowed(Appliance.ROLE_OPERATOR)
