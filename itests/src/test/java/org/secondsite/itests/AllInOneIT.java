@@ -217,6 +217,14 @@ public class AllInOneIT extends RoleTestBase {
             {"DELETE", "/api/v1/policies/no-such-policy", null, "admin"},
             {"POST", "/api/v1/heartbeats", "{\"componentId\":\"\"}", "operator"},
             {"GET", "/api/v1/heartbeats/no-such-component", null, "viewer"},
+            {"GET", "/api/v1/machines", null, "viewer"},
+            {"GET", "/api/v1/machines/no-such-machine", null, "viewer"},
+            {"POST", "/api/v1/machines/no-such-machine/protect", "{}", "operator"},
+            {"POST", "/api/v1/machines/no-such-machine/unprotect", null, "operator"},
+            {"POST", "/api/v1/machines/no-such-machine/resync", "{}", "operator"},
+            {"PUT", "/api/v1/machines/no-such-machine/policy", "{\"policyId\":\"gold\"}", "operator"},
+            {"GET", "/api/v1/jobs", null, "viewer"},
+            {"GET", "/api/v1/jobs/999999", null, "viewer"},
             {"GET", "/api/v1/alerts", null, "viewer"},
             {"GET", "/api/v1/alerts/999999", null, "viewer"},
             {"POST", "/api/v1/alerts/999999/acknowledge", null, "operator"},
@@ -296,8 +304,9 @@ public class AllInOneIT extends RoleTestBase {
                 if (roles != null) {
                     List<String> allowed = new ArrayList<>();
                     roles.forEach(x -> allowed.add(x.asText()));
-                    assertEquals(op.getKey() + " " + path.getKey() + " roles " + allowed, 1, allowed.size());
-                    lowest = allowed.get(0);
+                    // users hold viewer < operator < admin; "component" is held by signed component requests only
+                    lowest = allowed.contains("viewer") ? "viewer" : allowed.contains("operator") ? "operator"
+                            : allowed.contains("admin") ? "admin" : String.join("|", allowed);
                 }
                 documented.put(op.getKey().toUpperCase() + " " + base + path.getKey(), lowest);
             }
