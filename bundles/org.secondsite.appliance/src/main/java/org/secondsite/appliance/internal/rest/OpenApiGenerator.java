@@ -51,6 +51,7 @@ import javax.ws.rs.core.MediaType;
 import javax.ws.rs.core.Response;
 
 import org.secondsite.appliance.rest.ApiDoc;
+import org.secondsite.appliance.rest.ComponentAuthenticator;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -79,6 +80,8 @@ public final class OpenApiGenerator {
     public static final String PROBLEM = "Problem";
     /** The name of the HTTP Basic security scheme. */
     public static final String BASIC = "basicAuth";
+    /** The name of the security scheme of requests signed by registered components. */
+    public static final String SIGNATURE = "componentSignature";
     /** The operation extension listing the roles allowed. */
     public static final String ROLES = "x-secondsite-roles";
 
@@ -145,10 +148,18 @@ public final class OpenApiGenerator {
         for (int status : errorStatuses) {
             responses.set(errorResponseName(status), errorResponse(status));
         }
-        ObjectNode basic = components.putObject("securitySchemes").putObject(BASIC);
+        ObjectNode schemes = components.putObject("securitySchemes");
+        ObjectNode basic = schemes.putObject(BASIC);
         basic.put("type", "http").put("scheme", "basic").put("description",
                 "A user of the 'karaf' JAAS realm. Roles come from its groups: viewergroup (viewer), "
                         + "operatorgroup (operator, viewer), admingroup (admin, operator, viewer).");
+        schemes.putObject(SIGNATURE).put("type", "http").put("scheme", ComponentAuthenticator.SCHEME)
+                .put("description", "A request signed by a registered component with its private key: "
+                        + "Authorization: " + ComponentAuthenticator.SCHEME + " cert=\"<base64 DER certificate>\","
+                        + "sig=\"<base64 signature>\" and " + ComponentAuthenticator.DATE_HEADER + ": <ISO-8601 "
+                        + "instant>; the signature covers METHOD, the raw path and query, the date and the body's "
+                        + "SHA-256, one per line (docs/PROTOCOL.md section 8). Gives the role '"
+                        + ComponentAuthenticator.ROLE + "'.");
         doc.set("components", components);
         doc.putArray("security").addObject().putArray(BASIC);
         return doc;
@@ -300,7 +311,13 @@ public final class OpenApiGenerator {
             op.putArray("security");
         } else {
             ArrayNode roles = op.putArray(ROLES);
-            new TreeSet<>(AuthFilter.requiredRoles(m, c)).forEach(roles::add);
+            Set<String> required = new TreeSet<>(AuthFilter.requiredRoles(m, c));
+            required.forEach(roles::add);
+            if (required.contains(ComponentAuthenticator.ROLE)) {
+                ArrayNode security = op.putArray("security");
+                security.addObject().putArray(BASIC);
+                security.addObject().putArray(SIGNATURE);
+            }
         }
         return op;
     }

@@ -20,6 +20,7 @@ import org.osgi.service.jaxrs.whiteboard.propertytypes.JSONRequired;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsApplicationSelect;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsResource;
 import org.secondsite.api.appliance.Appliance;
+import org.secondsite.appliance.rest.ApiDoc;
 import org.secondsite.configserver.internal.ConfigServer;
 import org.secondsite.configserver.internal.ConfigServerService;
 import org.secondsite.configserver.internal.ConfigServerException;
@@ -56,6 +57,7 @@ public class AlertsResource {
     @GET
     @Produces(MediaType.APPLICATION_JSON)
     @RolesAllowed(Appliance.ROLE_VIEWER)
+    @ApiDoc(summary = "Alerts newest first (?active=true: only active ones)", response = Views.PageView.class)
     public Response list(@QueryParam("active") @DefaultValue("false") String active,
                          @QueryParam("offset") @DefaultValue("0") int offset,
                          @QueryParam("limit") @DefaultValue("50") int limit) {
@@ -75,6 +77,7 @@ public class AlertsResource {
     @Path("{id}")
     @Produces(MediaType.APPLICATION_JSON)
     @RolesAllowed(Appliance.ROLE_VIEWER)
+    @ApiDoc(summary = "One alert", response = Views.EventView.class)
     public Response get(@PathParam("id") String id) {
         return Rest.answer(() -> Response.ok(Views.EventView.of(server.alert(id(id)))).build());
     }
@@ -83,6 +86,7 @@ public class AlertsResource {
     @Path("{id}/acknowledge")
     @Produces(MediaType.APPLICATION_JSON)
     @RolesAllowed(Appliance.ROLE_OPERATOR)
+    @ApiDoc(summary = "Acknowledge an alert (once; audited)", response = Views.EventView.class)
     public Response acknowledge(@PathParam("id") String id, @Context SecurityContext security) {
         return Rest.answer(() -> Response.ok(Views.EventView.of(server.acknowledgeAlert(id(id),
                 Rest.user(security)))).build());

@@ -16,6 +16,7 @@ import org.osgi.service.jaxrs.whiteboard.propertytypes.JSONRequired;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsApplicationSelect;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsResource;
 import org.secondsite.api.appliance.Appliance;
+import org.secondsite.appliance.rest.ApiDoc;
 import org.secondsite.configserver.internal.ConfigServer;
 import org.secondsite.configserver.internal.ConfigServerService;
 
@@ -43,6 +44,7 @@ public class AuditResource {
     @GET
     @Produces(MediaType.APPLICATION_JSON)
     @RolesAllowed(Appliance.ROLE_ADMIN)
+    @ApiDoc(summary = "The audit log newest first, optionally of one user", response = Views.PageView.class)
     public Response list(@QueryParam("user") String user,
                          @QueryParam("offset") @DefaultValue("0") int offset,
                          @QueryParam("limit") @DefaultValue("50") int limit) {

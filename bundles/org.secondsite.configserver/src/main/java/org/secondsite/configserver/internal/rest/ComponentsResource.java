@@ -20,6 +20,7 @@ import org.osgi.service.jaxrs.whiteboard.propertytypes.JSONRequired;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsApplicationSelect;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsResource;
 import org.secondsite.api.appliance.Appliance;
+import org.secondsite.appliance.rest.ApiDoc;
 import org.secondsite.configserver.internal.ConfigServer;
 import org.secondsite.configserver.internal.ConfigServerService;
 
@@ -55,6 +56,7 @@ public class ComponentsResource {
     @GET
     @Produces(MediaType.APPLICATION_JSON)
     @RolesAllowed(Appliance.ROLE_VIEWER)
+    @ApiDoc(summary = "Registered and removed components", response = Views.PageView.class)
     public Response list(@QueryParam("offset") @DefaultValue("0") int offset,
                          @QueryParam("limit") @DefaultValue("50") int limit) {
         return Rest.answer(() -> Response.ok(
@@ -65,6 +67,7 @@ public class ComponentsResource {
     @Path("{id}")
     @Produces(MediaType.APPLICATION_JSON)
     @RolesAllowed(Appliance.ROLE_VIEWER)
+    @ApiDoc(summary = "One component", response = Views.ComponentView.class)
     public Response get(@PathParam("id") String id) {
         return Rest.answer(() -> Response.ok(Views.ComponentView.of(server.component(id))).build());
     }
@@ -73,6 +76,7 @@ public class ComponentsResource {
     @Path("{id}")
     @Produces(MediaType.APPLICATION_JSON)
     @RolesAllowed(Appliance.ROLE_ADMIN)
+    @ApiDoc(summary = "Remove a component and revoke its certificate", response = Views.ComponentView.class)
     public Response remove(@PathParam("id") String id, @Context SecurityContext security) {
         return Rest.answer(() -> {
             server.removeComponent(id, Rest.user(security));

@@ -25,6 +25,7 @@ import org.osgi.service.jaxrs.whiteboard.propertytypes.JSONRequired;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsApplicationSelect;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsResource;
 import org.secondsite.api.appliance.Appliance;
+import org.secondsite.appliance.rest.ApiDoc;
 import org.secondsite.appliance.rest.ComponentAuthenticator;
 import org.secondsite.configserver.internal.ConfigServer;
 import org.secondsite.configserver.internal.ConfigServerService;
@@ -85,6 +86,7 @@ public class HeartbeatsResource {
     @Consumes(MediaType.APPLICATION_JSON)
     @Produces(MediaType.APPLICATION_JSON)
     @RolesAllowed({Appliance.ROLE_OPERATOR, ComponentAuthenticator.ROLE})
+    @ApiDoc(summary = "A component reports its health; the answer carries its desired state", description = "Signed by the component (SecondSite-Signature) or posted by an operator. The answer has the desired-state document when desiredRevision is above the appliedRevision sent (docs/PROTOCOL.md section 8).", response = Views.HeartbeatAnswer.class)
     public Response post(String body, @Context SecurityContext security) {
         return Rest.answer(() -> {
             ObjectNode o = Rest.object(body, FIELDS, MAX_BODY_CHARS);
@@ -116,6 +118,7 @@ public class HeartbeatsResource {
     @Path("{componentId}")
     @Produces(MediaType.APPLICATION_JSON)
     @RolesAllowed(Appliance.ROLE_VIEWER)
+    @ApiDoc(summary = "The latest heartbeat of a component", response = Views.HeartbeatView.class)
     public Response get(@PathParam("componentId") String componentId) {
         return Rest.answer(() -> Response.ok(Views.HeartbeatView.of(server.latestHeartbeat(componentId))).build());
     }

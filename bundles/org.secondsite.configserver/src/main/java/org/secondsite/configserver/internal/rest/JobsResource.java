@@ -17,6 +17,7 @@ import org.osgi.service.jaxrs.whiteboard.propertytypes.JSONRequired;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsApplicationSelect;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsResource;
 import org.secondsite.api.appliance.Appliance;
+import org.secondsite.appliance.rest.ApiDoc;
 import org.secondsite.configserver.internal.ConfigServer;
 import org.secondsite.configserver.internal.ConfigServerService;
 
@@ -44,6 +45,7 @@ public class JobsResource {
     @GET
     @Produces(MediaType.APPLICATION_JSON)
     @RolesAllowed(Appliance.ROLE_VIEWER)
+    @ApiDoc(summary = "Protection jobs newest first (?machine=&state=)", response = Views.PageView.class)
     public Response list(@QueryParam("machine") String machine, @QueryParam("state") String state,
                          @QueryParam("offset") @DefaultValue("0") int offset,
                          @QueryParam("limit") @DefaultValue("50") int limit) {
@@ -55,6 +57,7 @@ public class JobsResource {
     @Path("{id}")
     @Produces(MediaType.APPLICATION_JSON)
     @RolesAllowed(Appliance.ROLE_VIEWER)
+    @ApiDoc(summary = "One job with its steps", response = Views.JobView.class)
     public Response get(@PathParam("id") long id) {
         return Rest.answer(() -> Response.ok(Views.JobView.of(server.job(id))).build());
     }

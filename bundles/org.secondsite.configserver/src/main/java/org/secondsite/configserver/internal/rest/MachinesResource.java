@@ -29,6 +29,7 @@ import org.osgi.service.jaxrs.whiteboard.propertytypes.JSONRequired;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsApplicationSelect;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsResource;
 import org.secondsite.api.appliance.Appliance;
+import org.secondsite.appliance.rest.ApiDoc;
 import org.secondsite.configserver.internal.ConfigServer;
 import org.secondsite.configserver.internal.ConfigServerException;
 import org.secondsite.configserver.internal.ConfigServerService;
@@ -71,6 +72,7 @@ public class MachinesResource {
     @GET
     @Produces(MediaType.APPLICATION_JSON)
     @RolesAllowed(Appliance.ROLE_VIEWER)
+    @ApiDoc(summary = "Machines and their protection", response = Views.PageView.class)
     public Response list(@QueryParam("offset") @DefaultValue("0") int offset,
                          @QueryParam("limit") @DefaultValue("50") int limit) {
         return Rest.answer(() -> Response.ok(Views.PageView.of(server.machines(offset, limit), Views.MachineView::of))
@@ -81,6 +83,7 @@ public class MachinesResource {
     @Path("{id}")
     @Produces(MediaType.APPLICATION_JSON)
     @RolesAllowed(Appliance.ROLE_VIEWER)
+    @ApiDoc(summary = "One machine with its disks", response = Views.MachineView.class)
     public Response get(@PathParam("id") String id) {
         return Rest.answer(() -> Response.ok(Views.MachineView.of(server.machine(id))).build());
     }
@@ -90,6 +93,7 @@ public class MachinesResource {
     @Consumes(MediaType.APPLICATION_JSON)
     @Produces(MediaType.APPLICATION_JSON)
     @RolesAllowed(Appliance.ROLE_OPERATOR)
+    @ApiDoc(summary = "Protect a machine: starts a protect job", description = "Body: {agentId, processServerId, masterTargetId, policyId, name?, kind?, group?, disks: [{diskId, source, driver?, sizeBytes?, options?: {captureOption: value}}]}. 202 with the job; 409 while another job of the machine runs.", status = 202, response = Views.JobView.class)
     public Response protect(@PathParam("id") String id, String body, @Context SecurityContext security) {
         return Rest.answer(() -> accepted(server.protect(parseProtect(id, body), Rest.user(security))));
     }
@@ -98,6 +102,7 @@ public class MachinesResource {
     @Path("{id}/unprotect")
     @Produces(MediaType.APPLICATION_JSON)
     @RolesAllowed(Appliance.ROLE_OPERATOR)
+    @ApiDoc(summary = "Stop replicating a machine: starts an unprotect job (replicas stay)", status = 202, response = Views.JobView.class)
     public Response unprotect(@PathParam("id") String id, @Context SecurityContext security) {
         return Rest.answer(() -> accepted(server.unprotect(id, Rest.user(security))));
     }
@@ -107,6 +112,7 @@ public class MachinesResource {
     @Consumes(MediaType.APPLICATION_JSON)
     @Produces(MediaType.APPLICATION_JSON)
     @RolesAllowed(Appliance.ROLE_OPERATOR)
+    @ApiDoc(summary = "Resynchronise disks of a protected machine: starts a resync job", description = "Body (optional): {disks: [diskId...]}; all disks when absent.", status = 202, response = Views.JobView.class)
     public Response resync(@PathParam("id") String id, String body, @Context SecurityContext security) {
         return Rest.answer(() -> {
             List<String> disks = new ArrayList<>();
@@ -128,6 +134,7 @@ public class MachinesResource {
     @Consumes(MediaType.APPLICATION_JSON)
     @Produces(MediaType.APPLICATION_JSON)
     @RolesAllowed(Appliance.ROLE_OPERATOR)
+    @ApiDoc(summary = "Give a machine another policy: starts a change-policy job", description = "Body: {policyId}.", status = 202, response = Views.JobView.class)
     public Response changePolicy(@PathParam("id") String id, String body, @Context SecurityContext security) {
         return Rest.answer(() -> accepted(server.changePolicy(id,
                 Rest.requiredString(Rest.object(body, POLICY), "policyId"), Rest.user(security))));

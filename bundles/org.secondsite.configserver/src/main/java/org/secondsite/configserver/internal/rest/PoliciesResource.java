@@ -26,6 +26,7 @@ import org.osgi.service.jaxrs.whiteboard.propertytypes.JSONRequired;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsApplicationSelect;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsResource;
 import org.secondsite.api.appliance.Appliance;
+import org.secondsite.appliance.rest.ApiDoc;
 import org.secondsite.configserver.internal.ConfigServer;
 import org.secondsite.configserver.internal.ConfigServerException;
 import org.secondsite.configserver.internal.ConfigServerService;
@@ -61,6 +62,7 @@ public class PoliciesResource {
     @GET
     @Produces(MediaType.APPLICATION_JSON)
     @RolesAllowed(Appliance.ROLE_VIEWER)
+    @ApiDoc(summary = "Replication policies", response = Views.PageView.class)
     public Response list(@QueryParam("offset") @DefaultValue("0") int offset,
                          @QueryParam("limit") @DefaultValue("50") int limit) {
         return Rest.answer(() -> Response.ok(Views.PageView.of(server.policies(offset, limit), Views.PolicyView::of))
@@ -71,6 +73,7 @@ public class PoliciesResource {
     @Path("{id}")
     @Produces(MediaType.APPLICATION_JSON)
     @RolesAllowed(Appliance.ROLE_VIEWER)
+    @ApiDoc(summary = "One policy", response = Views.PolicyView.class)
     public Response get(@PathParam("id") String id) {
         return Rest.answer(() -> Response.ok(Views.PolicyView.of(server.policy(id))).build());
     }
@@ -79,6 +82,7 @@ public class PoliciesResource {
     @Consumes(MediaType.APPLICATION_JSON)
     @Produces(MediaType.APPLICATION_JSON)
     @RolesAllowed(Appliance.ROLE_ADMIN)
+    @ApiDoc(summary = "Create a policy", status = 201, response = Views.PolicyView.class)
     public Response create(String body, @Context SecurityContext security) {
         return Rest.answer(() -> {
             Policy p = server.createPolicy(parse(body, null), Rest.user(security));
@@ -91,6 +95,7 @@ public class PoliciesResource {
     @Consumes(MediaType.APPLICATION_JSON)
     @Produces(MediaType.APPLICATION_JSON)
     @RolesAllowed(Appliance.ROLE_ADMIN)
+    @ApiDoc(summary = "Replace a policy; pushed live to the components replicating under it", response = Views.PolicyView.class)
     public Response replace(@PathParam("id") String id, String body, @Context SecurityContext security) {
         return Rest.answer(() -> Response.ok(Views.PolicyView.of(
                 server.updatePolicy(parse(body, id), Rest.user(security)))).build());
@@ -100,6 +105,7 @@ public class PoliciesResource {
     @Path("{id}")
     @Produces(MediaType.APPLICATION_JSON)
     @RolesAllowed(Appliance.ROLE_ADMIN)
+    @ApiDoc(summary = "Delete a policy no machine uses")
     public Response delete(@PathParam("id") String id, @Context SecurityContext security) {
         return Rest.answer(() -> {
             server.deletePolicy(id, Rest.user(security));

@@ -19,6 +19,7 @@ import org.osgi.service.jaxrs.whiteboard.propertytypes.JSONRequired;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsApplicationSelect;
 import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsResource;
 import org.secondsite.api.appliance.Appliance;
+import org.secondsite.appliance.rest.ApiDoc;
 import org.secondsite.configserver.internal.ConfigServer;
 import org.secondsite.configserver.internal.ConfigServerService;
 import org.secondsite.configserver.internal.registration.RegistrationRequest;
@@ -55,6 +56,7 @@ public class RegistrationResource {
     @PermitAll
     @Consumes(MediaType.APPLICATION_JSON)
     @Produces(MediaType.APPLICATION_JSON)
+    @ApiDoc(summary = "Register a component with the passphrase and a CSR; answers its certificate", description = "Body: {passphrase, componentId, role, site?, csr (PEM), address? (host:port of its data listener)}. 403 wrong passphrase, 429 after repeated failures, 409 already registered.", response = org.secondsite.configserver.internal.registration.Registered.class, errors = {429})
     public Response register(String body, @Context HttpServletRequest request) {
         return register(body, request == null ? "unknown" : request.getRemoteAddr());
     }
