@@ -17,4 +17,8 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 
     @AttributeDefinition(name = "Capture driver", description = "Name of the capture driver (secondsite.capture)")
     String driver() default "nbd";
+
+    @AttributeDefinition(name = "Resync request", description = "A counter: raising it (the configuration server's "
+            + "resync job does) resyncs the disk without restarting its capture", required = false)
+    long resyncRequest() default 0;
 }

@@ -19,10 +19,10 @@ import org.secondsite.api.storage.BlockDevice;
  * An {@link AgentService} for command tests: every method refuses, naming the command under test,
  * so a command calling something it should not fails its test; a test overrides what the command uses.
  */
-abstract class UnusedAgentService implements AgentService {
+public abstract class UnusedAgentService implements AgentService {
     private final String command;
 
-    UnusedAgentService(String command) {
+    protected UnusedAgentService(String command) {
         this.command = command;
     }
 
