@@ -9,9 +9,10 @@ import java.util.Dictionary;
 import java.util.EnumSet;
 import java.util.HashSet;
 import java.util.Hashtable;
+import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Set;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
@@ -62,6 +63,8 @@ public class ApplianceService implements Appliance {
     private final String version;
     private final Map<Role, CompletableFuture<RoleState>> waiters = new ConcurrentHashMap<>();
     private volatile RoleState state;
+    /** Roles played beside the configured one (etc/org.secondsite.appliance.cfg additionalRoles). */
+    private volatile Set<Role> additional;
     private volatile boolean announced;
     /** Incremented by each role change; a retry of an older change is dropped. */
     private volatile long scheduled;
@@ -97,6 +100,7 @@ public class ApplianceService implements Appliance {
         // An unknown role at activation leaves the component unsatisfied with this exception's message:
         // never a half-started role.
         Role role = Role.parse(config.role());
+        this.additional = additionalRoles(config);
         this.context = context;
         this.configAdmin = configAdmin;
         this.reconciler = new RoleReconciler(new KarafFeatureOps(() -> features));
@@ -115,6 +119,7 @@ public class ApplianceService implements Appliance {
         Role role;
         try {
             role = Role.parse(config.role());
+            additional = additionalRoles(config);
         } catch (IllegalArgumentException e) {
             RoleState current = state;
             LOG.error("Configuration {}: {}; keeping role '{}'", PID, e.getMessage(), current.role());
@@ -129,6 +134,16 @@ public class ApplianceService implements Appliance {
     void deactivate() {
         // Do not wait: a feature operation in flight may be refreshing this very bundle.
         worker.shutdownNow();
+    }
+
+    private static Set<Role> additionalRoles(ApplianceConfig config) {
+        Set<Role> roles = new LinkedHashSet<>();
+        for (String id : config.additionalRoles()) {
+            if (!id.isBlank()) {
+                roles.add(Role.parse(id.trim()));
+            }
+        }
+        return Set.copyOf(roles);
     }
 
     private void schedule(Role role) {
@@ -152,8 +167,9 @@ public class ApplianceService implements Appliance {
             }
         }
         try {
-            String done = reconciler.reconcile(role);
-            LOG.info("Role '{}' applied: {}", role, done);
+            Set<Role> also = additional;
+            String done = reconciler.reconcile(role, also);
+            LOG.info("Role '{}'{} applied: {}", role, also.isEmpty() ? "" : " with " + also, done);
             finished(new RoleState(role, Phase.APPLIED, done, Instant.now()));
             announceOnce(role);
         } catch (Exception e) {

@@ -8,9 +8,9 @@ import java.util.stream.Collectors;
 import org.secondsite.api.appliance.Role;
 
 /**
- * Brings the installed role features in line with one wanted role: installs the role's
- * feature first (so bundles shared with the old role stay up), then removes every other
- * role's feature. Idempotent: a second run with the same role changes nothing.
+ * Brings the installed role features in line with one wanted role (and any roles played beside
+ * it): installs their features first (so bundles shared with the old role stay up), then removes
+ * every other role's feature. Idempotent: a second run with the same role changes nothing.
  */
 final class RoleReconciler {
     private static final Set<String> ALL_ROLE_FEATURES =
@@ -24,14 +24,24 @@ final class RoleReconciler {
 
     /** @return a short description of what changed, e.g. "installed secondsite-agent; removed secondsite-all-in-one" */
     String reconcile(Role wanted) throws Exception {
+        return reconcile(wanted, Set.of());
+    }
+
+    /** The same with roles played beside {@code wanted} on this appliance. */
+    String reconcile(Role wanted, Set<Role> additional) throws Exception {
         Set<String> required = ops.required(ALL_ROLE_FEATURES);
         StringBuilder done = new StringBuilder();
-        if (!required.contains(wanted.feature())) {
-            ops.install(wanted.feature());
-            done.append("installed ").append(wanted.feature());
+        Set<String> features = new LinkedHashSet<>();
+        features.add(wanted.feature());
+        additional.forEach(r -> features.add(r.feature()));
+        for (String feature : features) {
+            if (!required.contains(feature)) {
+                ops.install(feature);
+                done.append(done.length() > 0 ? ", " : "installed ").append(feature);
+            }
         }
         Set<String> others = new LinkedHashSet<>(required);
-        others.remove(wanted.feature());
+        others.removeAll(features);
         if (!others.isEmpty()) {
             ops.uninstall(others);
             done.append(done.length() > 0 ? "; " : "").append("removed ").append(String.join(", ", others));

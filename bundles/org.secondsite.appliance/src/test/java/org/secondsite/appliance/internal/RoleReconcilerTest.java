@@ -63,6 +63,19 @@ class RoleReconcilerTest {
     }
 
     @Test
+    void additionalRolesAreInstalledBesideTheRoleAndDroppedWhenNoLongerWanted() throws Exception {
+        FakeFeatures f = new FakeFeatures();
+        f.installed.add("secondsite-all-in-one");
+        RoleReconciler r = new RoleReconciler(f);
+        String done = r.reconcile(Role.CONFIG_SERVER, Set.of(Role.MASTER_TARGET));
+        assertEquals("installed secondsite-config-server, secondsite-master-target; removed secondsite-all-in-one", done);
+        assertEquals(Set.of("secondsite-config-server", "secondsite-master-target"), f.installed);
+        assertEquals("nothing to change", r.reconcile(Role.CONFIG_SERVER, Set.of(Role.MASTER_TARGET)));
+        assertEquals("removed secondsite-master-target", r.reconcile(Role.CONFIG_SERVER));
+        assertEquals(Set.of("secondsite-config-server"), f.installed);
+    }
+
+    @Test
     void reconcilingTwiceChangesNothing() throws Exception {
         FakeFeatures f = new FakeFeatures();
         RoleReconciler r = new RoleReconciler(f);
