@@ -9,6 +9,9 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,7 +22,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 
@@ -172,14 +174,24 @@ public final class ConfigServerClient {
         return reply(answer);
     }
 
-    /** Reads a heartbeat answer; the desired document is decoded from its own bytes so a refusal keeps the rest. */
+    /**
+     * Reads a heartbeat answer. The desired document is decoded from its own text, so a refused
+     * document still leaves the rest of the answer readable.
+     */
     static Reply reply(byte[] answer) throws CallFailed {
-        try (JsonParser p = Json.FACTORY.createParser(answer)) {
+        String text;
+        try {
+            text = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(answer)).toString();
+        } catch (CharacterCodingException e) {
+            throw new CallFailed(0, null, "heartbeat answer is not UTF-8 text", e);
+        }
+        try (JsonParser p = Json.FACTORY.createParser(text)) {
             if (p.nextToken() != JsonToken.START_OBJECT) {
                 throw new CallFailed(0, null, "heartbeat answer is not a JSON object", null);
             }
             long desiredRevision = 0;
-            byte[] desired = null;
+            String desired = null;
             while (p.nextToken() == JsonToken.FIELD_NAME) {
                 String name = p.currentName();
                 JsonToken v = p.nextToken();
@@ -187,10 +199,14 @@ public final class ConfigServerClient {
                         && p.getNumberType() != JsonParser.NumberType.BIG_INTEGER) {
                     desiredRevision = Math.max(0, p.getLongValue());
                 } else if ("desired".equals(name) && v == JsonToken.START_OBJECT) {
-                    int start = (int) p.getTokenLocation().getByteOffset();
+                    long start = p.getTokenLocation().getCharOffset();
                     p.skipChildren();
-                    int end = (int) p.getCurrentLocation().getByteOffset();
-                    desired = Arrays.copyOfRange(answer, start, end);
+                    long end = p.getCurrentLocation().getCharOffset();
+                    if (start < 0 || end > text.length() || end <= start || text.charAt((int) start) != '{'
+                            || text.charAt((int) end - 1) != '}') {
+                        throw new CallFailed(0, null, "heartbeat answer: cannot locate the desired document", null);
+                    }
+                    desired = text.substring((int) start, (int) end);
                 } else if ("desired".equals(name) && v != JsonToken.VALUE_NULL) {
                     return new Reply(desiredRevision, null, "desired must be an object, was " + v);
                 } else {

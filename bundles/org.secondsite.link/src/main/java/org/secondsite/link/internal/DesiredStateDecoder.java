@@ -43,17 +43,38 @@ public final class DesiredStateDecoder {
     private DesiredStateDecoder() {
     }
 
-    /** Decodes a whole document (nothing may follow it). */
+    /** Decodes a whole document in UTF-8 (nothing may follow it). */
     public static DesiredState decode(byte[] json) throws DesiredStateException {
         if (json.length > MAX_DOCUMENT_BYTES) {
             throw new DesiredStateException("the desired-state document has " + json.length + " bytes; at most "
                     + MAX_DOCUMENT_BYTES);
         }
-        try (JsonParser p = Json.FACTORY.createParser(json)) {
+        try {
+            return decode(Json.FACTORY.createParser(json));
+        } catch (IOException e) {
+            throw new DesiredStateException("desired: cannot be read: " + e.getMessage());
+        }
+    }
+
+    /** Decodes a whole document (nothing may follow it). */
+    public static DesiredState decode(String json) throws DesiredStateException {
+        if (json.length() > MAX_DOCUMENT_BYTES) {
+            throw new DesiredStateException("the desired-state document has " + json.length() + " characters; at most "
+                    + MAX_DOCUMENT_BYTES);
+        }
+        try {
+            return decode(Json.FACTORY.createParser(json));
+        } catch (IOException e) {
+            throw new DesiredStateException("desired: cannot be read: " + e.getMessage());
+        }
+    }
+
+    private static DesiredState decode(JsonParser parser) throws DesiredStateException {
+        try (JsonParser p = parser) {
             if (p.nextToken() != JsonToken.START_OBJECT) {
                 throw new DesiredStateException("desired: expected a JSON object");
             }
-            DesiredState d = decode(p);
+            DesiredState d = decodeObject(p);
             if (p.nextToken() != null) {
                 throw new DesiredStateException("desired: unexpected content after the document");
             }
@@ -69,7 +90,7 @@ public final class DesiredStateDecoder {
      * Decodes the document whose {@code START_OBJECT} the parser is on, leaving it on the
      * matching {@code END_OBJECT}. Jackson's syntax errors are left to the caller.
      */
-    public static DesiredState decode(JsonParser p) throws IOException, DesiredStateException {
+    static DesiredState decodeObject(JsonParser p) throws IOException, DesiredStateException {
         Long revision = null;
         List<DesiredState.Entry> configurations = null;
         List<String> managed = List.of();

@@ -223,7 +223,7 @@ public final class Link implements AutoCloseable {
         backoff = timing.backoffMin();
         registrationProblems.clear("Link: registration reached " + settings.configServer() + " again");
         status.updateAndGet(s -> s.phase("registered").registration(now, state.certificateSerial(),
-                state.certificateExpires()).error(null, null));
+                state.certificateExpires()));
         LOG.info("Link: registered '{}' ({}) with {}; certificate serial {} valid until {}", settings.componentId(),
                 settings.role(), settings.configServer(), state.certificateSerial(), state.certificateExpires());
         finishRegistration();
@@ -231,6 +231,9 @@ public final class Link implements AutoCloseable {
     }
 
     private long registrationFailed(CallFailed e) {
+        if (Thread.currentThread().isInterrupted()) {
+            return -1; // closing
+        }
         int code = e.status();
         if (code == 429) {
             Duration wait = e.retryAfter() != null ? e.retryAfter() : backoff;
@@ -314,6 +317,9 @@ public final class Link implements AutoCloseable {
         try {
             reply = client.heartbeat(body, signer);
         } catch (CallFailed e) {
+            if (Thread.currentThread().isInterrupted()) {
+                return -1; // closing
+            }
             String message = "Link: heartbeat " + e.getMessage().replaceFirst("^heartbeat ", "");
             if (e.status() == 401 || e.status() == 403) {
                 heartbeatProblems.error(message + (e.status() == 401 ? " (check this appliance's clock and that the "
