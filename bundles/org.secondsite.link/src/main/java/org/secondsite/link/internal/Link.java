@@ -237,7 +237,7 @@ public final class Link implements AutoCloseable {
         int code = e.status();
         if (code == 429) {
             Duration wait = e.retryAfter() != null ? e.retryAfter() : backoff;
-            registrationProblems.warn("Link: " + e.getMessage() + "; retrying in " + wait.toSeconds() + " s");
+            registrationProblems.warn(kind(e), "Link: " + e.getMessage() + "; retrying in " + wait.toSeconds() + " s");
             fail(e.getMessage());
             return wait.toMillis();
         }
@@ -253,7 +253,7 @@ public final class Link implements AutoCloseable {
         }
         Duration wait = backoff;
         backoff = min(backoff.multipliedBy(2), timing.backoffMax());
-        registrationProblems.warn("Link: " + e.getMessage() + "; retrying with back-off (up to "
+        registrationProblems.warn(kind(e), "Link: " + e.getMessage() + "; retrying with back-off (up to "
                 + timing.backoffMax().toSeconds() + " s)");
         fail(e.getMessage());
         return wait.toMillis();
@@ -321,11 +321,12 @@ public final class Link implements AutoCloseable {
                 return -1; // closing
             }
             String message = "Link: heartbeat " + e.getMessage().replaceFirst("^heartbeat ", "");
+            String kind = kind(e);
             if (e.status() == 401 || e.status() == 403) {
-                heartbeatProblems.error(message + (e.status() == 401 ? " (check this appliance's clock and that the "
-                        + "component was not removed on the configuration server)" : ""));
+                heartbeatProblems.error(kind, message + (e.status() == 401 ? " (check this appliance's clock and that "
+                        + "the component was not removed on the configuration server)" : ""));
             } else {
-                heartbeatProblems.warn(message);
+                heartbeatProblems.warn(kind, message);
             }
             fail(e.getMessage());
             status.updateAndGet(s -> s.heartbeat(now, "failed: " + e.getMessage()));
@@ -389,6 +390,12 @@ public final class Link implements AutoCloseable {
     private void fail(String message) {
         Instant at = clock.instant();
         status.updateAndGet(s -> s.error(message, at));
+    }
+
+    /** The kind of a failed call: its HTTP status, or for no answer the kind of the cause. */
+    private static String kind(CallFailed e) {
+        return e.status() != 0 ? "HTTP " + e.status()
+                : e.getCause() != null ? e.getCause().getClass().getName() : e.getMessage();
     }
 
     private static Duration min(Duration a, Duration b) {

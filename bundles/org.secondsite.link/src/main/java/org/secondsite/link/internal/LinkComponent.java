@@ -4,6 +4,7 @@ import java.nio.file.Paths;
 import java.time.Clock;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Supplier;
 
 import org.osgi.service.cm.ConfigurationAdmin;
 import org.osgi.service.component.annotations.Activate;
@@ -26,21 +27,26 @@ import org.slf4j.LoggerFactory;
  * Replication monitors are collected dynamically.
  */
 @Component(name = Link.PID, configurationPid = Link.PID, configurationPolicy = ConfigurationPolicy.REQUIRE,
-        service = LinkService.class)
+        immediate = true)
 @Designate(ocd = LinkConfig.class)
-public class LinkComponent implements LinkService {
+public class LinkComponent {
     private static final Logger LOG = LoggerFactory.getLogger(LinkComponent.class);
 
     private final List<ReplicationMonitor> monitors = new CopyOnWriteArrayList<>();
     private final Link link;
-    private final LinkStatus idle;
+    private final LinkStatusBoard board;
+    private final Supplier<LinkStatus> status;
 
     @Activate
-    public LinkComponent(LinkConfig config, @Reference ConfigurationAdmin configurationAdmin) {
+    public LinkComponent(LinkConfig config, @Reference ConfigurationAdmin configurationAdmin,
+                         @Reference LinkStatusBoard board) {
+        this.board = board;
         if (config.configServer().isBlank()) {
             LOG.info("Link to a configuration server: idle (configServer is empty in {})", Link.PID);
             link = null;
-            idle = LinkStatus.notConfigured(null);
+            LinkStatus idle = LinkStatus.notConfigured(null);
+            status = () -> idle;
+            board.publish(status);
             return;
         }
         LinkSettings settings;
@@ -53,12 +59,15 @@ public class LinkComponent implements LinkService {
         } catch (IllegalArgumentException e) {
             LOG.error("Link to a configuration server: configuration {} refused: {}", Link.PID, e.getMessage());
             link = null;
-            idle = LinkStatus.notConfigured(e.getMessage());
+            LinkStatus refused = LinkStatus.notConfigured(e.getMessage());
+            status = () -> refused;
+            board.publish(status);
             return;
         }
-        idle = null;
         link = new Link(settings, new CmConfigStore(configurationAdmin), () -> monitors, Clock.systemUTC(),
                 Link.Timing.DEFAULT);
+        status = link::status;
+        board.publish(status);
         link.start();
     }
 
@@ -74,13 +83,9 @@ public class LinkComponent implements LinkService {
 
     @Deactivate
     void deactivate() {
+        board.withdraw(status);
         if (link != null) {
             link.close();
         }
-    }
-
-    @Override
-    public LinkStatus status() {
-        return link == null ? idle : link.status();
     }
 }

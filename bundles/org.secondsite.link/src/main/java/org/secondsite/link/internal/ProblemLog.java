@@ -15,17 +15,25 @@ final class ProblemLog {
     }
 
     /** Logs {@code message} at ERROR if it differs from the problem logged last. */
-    synchronized void error(String message) {
-        if (!message.equals(current)) {
-            current = message;
+    void error(String message) {
+        error(message, message);
+    }
+
+    /**
+     * Logs {@code message} at ERROR if {@code kind} differs from the kind of problem logged last
+     * (a server's detail may name the time: the kind, such as the HTTP status, stays the same).
+     */
+    synchronized void error(String kind, String message) {
+        if (!kind.equals(current)) {
+            current = kind;
             log.error(message);
         }
     }
 
-    /** Logs {@code message} at WARN if it differs from the problem logged last. */
-    synchronized void warn(String message) {
-        if (!message.equals(current)) {
-            current = message;
+    /** Logs {@code message} at WARN if {@code kind} differs from the kind of problem logged last. */
+    synchronized void warn(String kind, String message) {
+        if (!kind.equals(current)) {
+            current = kind;
             log.warn(message);
         }
     }

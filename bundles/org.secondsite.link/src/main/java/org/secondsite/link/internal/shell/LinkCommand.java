@@ -8,7 +8,7 @@ import org.apache.karaf.shell.api.action.Command;
 import org.apache.karaf.shell.api.action.lifecycle.Reference;
 import org.apache.karaf.shell.api.action.lifecycle.Service;
 import org.apache.karaf.shell.support.table.ShellTable;
-import org.secondsite.link.internal.LinkService;
+import org.secondsite.link.internal.LinkStatusBoard;
 import org.secondsite.link.internal.LinkStatus;
 
 @Service
@@ -18,12 +18,12 @@ import org.secondsite.link.internal.LinkStatus;
                 + "outcome), the desired-state revision applied and the last error. Configure the link in "
                 + "etc/org.secondsite.link.cfg (configServer, componentId, role, passphrase).")
 public class LinkCommand implements Action {
-    @Reference(optional = true)
-    LinkService link;
+    @Reference
+    LinkStatusBoard board;
 
     @Override
     public Object execute() {
-        print(link == null ? null : link.status(), System.out);
+        print(board.status(), System.out);
         return null;
     }
 
