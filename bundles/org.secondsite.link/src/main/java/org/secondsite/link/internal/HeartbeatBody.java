@@ -1,0 +1,47 @@
+package org.secondsite.link.internal;
+
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+
+/** The JSON of a heartbeat (contract §3). */
+final class HeartbeatBody {
+    /** Longest applyError the configuration server accepts. */
+    static final int MAX_APPLY_ERROR = 2000;
+
+    private HeartbeatBody() {
+    }
+
+    static byte[] encode(String componentId, Instant time, long appliedRevision, String applyError,
+                         Metrics.Figures f) {
+        return ConfigServerClient.json(g -> {
+            g.writeStringField("componentId", componentId);
+            g.writeStringField("time", time.truncatedTo(ChronoUnit.MILLIS).toString());
+            g.writeNumberField("appliedRevision", appliedRevision);
+            if (applyError != null) {
+                g.writeStringField("applyError", applyError.length() <= MAX_APPLY_ERROR ? applyError
+                        : applyError.substring(0, MAX_APPLY_ERROR - 3) + "...");
+            }
+            g.writeObjectFieldStart("metrics");
+            g.writeNumberField("backlogBytes", f.backlogBytes());
+            if (f.cpuLoad() != null) {
+                g.writeNumberField("cpuLoad", f.cpuLoad());
+            }
+            if (f.memoryUsedBytes() != null) {
+                g.writeNumberField("memoryUsedBytes", f.memoryUsedBytes());
+            }
+            g.writeArrayFieldStart("disks");
+            for (Metrics.Disk d : f.disks()) {
+                g.writeStartObject();
+                g.writeStringField("diskId", d.diskId());
+                g.writeNumberField("rpoSeconds", d.rpoSeconds());
+                g.writeNumberField("backlogBytes", d.backlogBytes());
+                g.writeNumberField("throughputBytesPerSecond", d.throughputBytesPerSecond());
+                g.writeStringField("state", d.state());
+                g.writeBooleanField("resyncRequired", d.resyncRequired());
+                g.writeEndObject();
+            }
+            g.writeEndArray();
+            g.writeEndObject();
+        });
+    }
+}
