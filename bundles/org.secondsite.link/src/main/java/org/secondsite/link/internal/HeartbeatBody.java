@@ -38,6 +38,9 @@ final class HeartbeatBody {
                 g.writeNumberField("throughputBytesPerSecond", d.throughputBytesPerSecond());
                 g.writeStringField("state", d.state());
                 g.writeBooleanField("resyncRequired", d.resyncRequired());
+                if (d.resyncPercent() != null) {
+                    g.writeNumberField("resyncPercent", d.resyncPercent());
+                }
                 g.writeEndObject();
             }
             g.writeEndArray();

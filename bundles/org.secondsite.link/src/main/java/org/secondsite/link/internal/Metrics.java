@@ -33,7 +33,7 @@ public final class Metrics {
 
     /** One disk's figures. */
     public record Disk(String diskId, long rpoSeconds, long backlogBytes, long throughputBytesPerSecond, String state,
-                       boolean resyncRequired) {
+                       boolean resyncRequired, Integer resyncPercent) {
     }
 
     /**
@@ -83,12 +83,14 @@ public final class Metrics {
                 }
             }
             long rpo = Math.max(0, Math.min(MAX_RPO_SECONDS, s.lag(now).getSeconds()));
-            Disk d = new Disk(id, rpo, Math.max(0, s.backlogBytes()), throughput, state(s.state()),
-                    resyncRequired(s));
+            boolean resyncing = resyncing(s);
+            Disk d = new Disk(id, rpo, Math.max(0, s.backlogBytes()), throughput,
+                    resyncing ? RESYNCING : state(s.state()), resyncRequired(s),
+                    resyncing ? (int) Math.floor(s.resync().percent()) : null);
             Disk first = byId.get(id);
             byId.put(id, first == null ? d : new Disk(id, Math.max(first.rpoSeconds(), d.rpoSeconds()),
                     first.backlogBytes() + d.backlogBytes(), first.throughputBytesPerSecond(), first.state(),
-                    first.resyncRequired() || d.resyncRequired()));
+                    first.resyncRequired() || d.resyncRequired(), first.resyncPercent()));
         }
         previous = next;
         List<Disk> disks = new ArrayList<>(byId.values());
@@ -125,6 +127,15 @@ public final class Metrics {
             s = s.substring(0, MAX_STATE_CHARS).replaceAll("-+$", "");
         }
         return s;
+    }
+
+    /** The state reported while the agent compares the source with the replica (initial replication or resync). */
+    static final String RESYNCING = "resyncing";
+
+    /** Whether a resync (the initial replication is one) of the disk runs now. */
+    static boolean resyncing(DiskReplicationStatus s) {
+        ResyncProgress r = s.resync();
+        return r != null && (r.phase() == ResyncProgress.Phase.COMPARING || r.phase() == ResyncProgress.Phase.REPLAYING);
     }
 
     /**

@@ -17,6 +17,12 @@ import org.secondsite.api.replication.ResyncProgress;
 class MetricsTest {
     private static final Instant T0 = Instant.parse("2030-01-01T12:00:00Z");
 
+    private static ReplicationMonitor monitor(ReplicationMonitor.Stage stage, DiskReplicationStatus status) {
+        FakeMonitor m = new FakeMonitor(stage);
+        m.disks = List.of(status);
+        return m;
+    }
+
     private static DiskReplicationStatus status(String disk, ReplicationMonitor.Stage stage, String state,
                                                 long backlog, Instant oldest, long bytesOut) {
         return new DiskReplicationStatus(DiskId.of(disk), stage, state, "", 1, 1, backlog, oldest, null, 0, bytesOut);
@@ -88,6 +94,24 @@ class MetricsTest {
                 T0, T0, "");
         assertFalse(Metrics.resyncRequired(new DiskReplicationStatus(DiskId.of("a:b"), ReplicationMonitor.Stage.AGENT,
                 "replicating", "", 1, 1, 0, null, null, 0, 0, null, running)), "a running resync is not owed");
+    }
+
+    @Test
+    void aRunningResyncIsReportedAsResyncingWithItsPercentage() {
+        ResyncProgress running = new ResyncProgress(ResyncProgress.Phase.COMPARING, "initial replication", 1000, 425,
+                5, T0, T0, "");
+        ReplicationMonitor agent = monitor(ReplicationMonitor.Stage.AGENT, new DiskReplicationStatus(DiskId.of("a:b"),
+                ReplicationMonitor.Stage.AGENT, "replicating", "", 1, 1, 0, null, null, 0, 0, null, running));
+        Metrics.Disk d = new Metrics().collect(List.of(agent), T0).disks().get(0);
+        assertEquals("resyncing", d.state());
+        assertEquals(42, d.resyncPercent());
+        ResyncProgress done = new ResyncProgress(ResyncProgress.Phase.DONE, "initial replication", 1000, 1000, 5, T0,
+                T0, "");
+        ReplicationMonitor after = monitor(ReplicationMonitor.Stage.AGENT, new DiskReplicationStatus(DiskId.of("a:b"),
+                ReplicationMonitor.Stage.AGENT, "replicating", "", 1, 1, 0, null, null, 0, 0, null, done));
+        Metrics.Disk d2 = new Metrics().collect(List.of(after), T0).disks().get(0);
+        assertEquals("replicating", d2.state());
+        assertEquals(null, d2.resyncPercent());
     }
 
     @Test

@@ -94,8 +94,8 @@ public final class HealthStore {
                     }
                     if (!hb.disks().isEmpty()) {
                         try (PreparedStatement ps = c.prepareStatement("INSERT INTO disk_health (component_id, disk_id, "
-                                + "rpo_seconds, backlog_bytes, throughput_bytes_per_second, state, resync_required) "
-                                + "VALUES (?, ?, ?, ?, ?, ?, ?)")) {
+                                + "rpo_seconds, backlog_bytes, throughput_bytes_per_second, state, resync_required, "
+                                + "resync_percent) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")) {
                             for (Heartbeat.Disk d : hb.disks()) {
                                 ps.setString(1, hb.componentId());
                                 ps.setString(2, d.diskId());
@@ -104,6 +104,7 @@ public final class HealthStore {
                                 ps.setLong(5, d.throughputBytesPerSecond());
                                 ps.setString(6, d.state());
                                 ps.setBoolean(7, d.resyncRequired());
+                                ps.setObject(8, d.resyncPercent(), java.sql.Types.INTEGER);
                                 ps.addBatch();
                             }
                             ps.executeBatch();
@@ -196,13 +197,16 @@ public final class HealthStore {
             }
             List<Heartbeat.Disk> disks = new ArrayList<>();
             try (PreparedStatement ps = c.prepareStatement("SELECT disk_id, rpo_seconds, backlog_bytes, "
-                    + "throughput_bytes_per_second, state, resync_required FROM disk_health WHERE component_id = ? "
+                    + "throughput_bytes_per_second, state, resync_required, resync_percent FROM disk_health "
+                    + "WHERE component_id = ? "
                     + "ORDER BY disk_id")) {
                 ps.setString(1, componentId);
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {
+                        int p = rs.getInt(7);
+                        Integer percent = rs.wasNull() ? null : p;
                         disks.add(new Heartbeat.Disk(rs.getString(1), rs.getLong(2), rs.getLong(3), rs.getLong(4),
-                                rs.getString(5), rs.getBoolean(6)));
+                                rs.getString(5), rs.getBoolean(6), percent));
                     }
                 }
             }

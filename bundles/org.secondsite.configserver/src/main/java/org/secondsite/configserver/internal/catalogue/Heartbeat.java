@@ -10,6 +10,8 @@ import java.util.regex.Pattern;
 import org.secondsite.api.model.DiskId;
 import org.secondsite.configserver.internal.ConfigServerException;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
+
 /**
  * A component's heartbeat: when it measured, and its figures. The catalogue keeps the latest one
  * per component (and per disk), overwriting the previous.
@@ -45,9 +47,15 @@ public record Heartbeat(String componentId, Instant time, long backlogBytes, Dou
      * @param throughputBytesPerSecond recent replication throughput
      * @param state the disk's replication state as the component names it, e.g. {@code replicating}
      * @param resyncRequired whether the component found the replica must be resynchronised
+     * @param resyncPercent how far a running resync (or initial replication) is, 0-100, or null
      */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
     public record Disk(String diskId, long rpoSeconds, long backlogBytes, long throughputBytesPerSecond, String state,
-                       boolean resyncRequired) {
+                       boolean resyncRequired, Integer resyncPercent) {
+        public Disk(String diskId, long rpoSeconds, long backlogBytes, long throughputBytesPerSecond, String state,
+                    boolean resyncRequired) {
+            this(diskId, rpoSeconds, backlogBytes, throughputBytesPerSecond, state, resyncRequired, null);
+        }
     }
 
     public Heartbeat {
@@ -108,6 +116,10 @@ public record Heartbeat(String componentId, Instant time, long backlogBytes, Dou
             }
             atLeastZero(at + "backlogBytes", d.backlogBytes());
             atLeastZero(at + "throughputBytesPerSecond", d.throughputBytesPerSecond());
+            if (d.resyncPercent() != null && (d.resyncPercent() < 0 || d.resyncPercent() > 100)) {
+                throw ConfigServerException.invalid(at + "resyncPercent", at + "resyncPercent must be between 0 and "
+                        + "100, was " + d.resyncPercent());
+            }
             if (d.state() == null || !STATE.matcher(d.state()).matches()) {
                 throw ConfigServerException.invalid(at + "state", at + "state '" + abbreviate(d.state())
                         + "' is invalid: 1-32 lower-case letters, digits or '-', e.g. replicating");

@@ -480,25 +480,31 @@ public final class Protection {
         }
     }
 
-    /** Done when the agent's heartbeats since {@code started} show every disk replicating with no resync owed. */
+    /**
+     * Done when the agent's heartbeats since {@code started} show every disk replicating with no
+     * resync owed; progress counts a resyncing disk by its resync percentage.
+     */
     private Outcome replicated(Connection c, Machine m, Instant started) throws SQLException {
-        Map<String, Boolean> ready = new LinkedHashMap<>();
-        m.disks().forEach(d -> ready.put(d.id(), false));
-        try (PreparedStatement ps = c.prepareStatement("SELECT d.disk_id, d.state, d.resync_required FROM disk_health d "
-                + "JOIN component_health h ON h.component_id = d.component_id WHERE d.component_id = ? "
-                + "AND h.received_at >= ?")) {
+        Map<String, Integer> percent = new LinkedHashMap<>();
+        m.disks().forEach(d -> percent.put(d.id(), 0));
+        try (PreparedStatement ps = c.prepareStatement("SELECT d.disk_id, d.state, d.resync_required, d.resync_percent "
+                + "FROM disk_health d JOIN component_health h ON h.component_id = d.component_id "
+                + "WHERE d.component_id = ? AND h.received_at >= ?")) {
             ps.setString(1, m.agentId());
             Sql.setInstant(ps, 2, started);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    if (ready.containsKey(rs.getString(1))) {
-                        ready.put(rs.getString(1), REPLICATING.equals(rs.getString(2)) && !rs.getBoolean(3));
+                    if (percent.containsKey(rs.getString(1))) {
+                        boolean done = REPLICATING.equals(rs.getString(2)) && !rs.getBoolean(3);
+                        int p = rs.getInt(4);
+                        percent.put(rs.getString(1), done ? 100 : rs.wasNull() ? 0 : Math.min(99, p));
                     }
                 }
             }
         }
-        long done = ready.values().stream().filter(b -> b).count();
-        return new Outcome(done == ready.size(), (int) (done * 100 / Math.max(1, ready.size())), null);
+        boolean all = percent.values().stream().allMatch(p -> p == 100);
+        int mean = (int) (percent.values().stream().mapToLong(Integer::longValue).sum() / Math.max(1, percent.size()));
+        return new Outcome(all, mean, null);
     }
 
     private Outcome finish(Connection c, Job job, Machine m) throws SQLException {

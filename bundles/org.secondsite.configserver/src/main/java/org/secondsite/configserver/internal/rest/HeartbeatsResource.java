@@ -59,7 +59,7 @@ public class HeartbeatsResource {
     static final Set<String> METRICS = Set.of("backlogBytes", "disks", "spoolFreePercent", "cpuLoad",
             "memoryUsedBytes");
     static final Set<String> DISK = Set.of("diskId", "rpoSeconds", "backlogBytes", "throughputBytesPerSecond",
-            "state", "resyncRequired");
+            "state", "resyncRequired", "resyncPercent");
     /** 256 disks with long ids fit; the shared 64 KiB limit of other bodies would not. */
     static final int MAX_BODY_CHARS = 256 * 1024;
 
@@ -156,7 +156,9 @@ public class HeartbeatsResource {
             ObjectNode d = Rest.onlyFields((ObjectNode) n, dp, DISK);
             disks.add(new Heartbeat.Disk(Rest.requiredString(d, dp, "diskId"), Rest.requiredLong(d, dp, "rpoSeconds"),
                     Rest.optionalLong(d, dp, "backlogBytes", 0), Rest.optionalLong(d, dp, "throughputBytesPerSecond", 0),
-                    Rest.requiredString(d, dp, "state"), Rest.optionalBoolean(d, dp, "resyncRequired", false)));
+                    Rest.requiredString(d, dp, "state"), Rest.optionalBoolean(d, dp, "resyncRequired", false),
+                    d.has("resyncPercent") && !d.get("resyncPercent").isNull()
+                            ? Rest.toInt(dp + "resyncPercent", Rest.optionalLong(d, dp, "resyncPercent", 0)) : null));
         }
         return new Heartbeat(componentId, time, backlog, spool, cpu, memory, disks);
     }

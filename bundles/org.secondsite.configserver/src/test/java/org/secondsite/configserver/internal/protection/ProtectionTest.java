@@ -63,7 +63,9 @@ class ProtectionTest {
         List<Heartbeat.Disk> disks = new ArrayList<>();
         for (String s : diskStates) {
             String[] p = s.split("=");
-            disks.add(new Heartbeat.Disk(p[0], 1, 0, 0, p[1], false));
+            String[] state = p[1].split("@"); // "resyncing@40": state and resync percent
+            disks.add(new Heartbeat.Disk(p[0], 1, 0, 0, state[0], false,
+                    state.length > 1 ? Integer.valueOf(state[1]) : null));
         }
         f.clock.advance(Duration.ofSeconds(1));
         return f.server.heartbeat(new Heartbeat(component, f.clock.instant(), 0, null, null, null, disks), applied,
@@ -126,9 +128,9 @@ class ProtectionTest {
         assertEquals(Job.RUNNING, job.steps().get(3).state(), job.toString());
 
         // Initial replication: done when fresh heartbeats show every disk replicating
-        beat("agent-1", agentAnswer.desiredRevision(), null, "web01:disk0=replicating", "web01:disk1=resyncing");
+        beat("agent-1", agentAnswer.desiredRevision(), null, "web01:disk0=replicating", "web01:disk1=resyncing@40");
         job = advanced(job.id());
-        assertEquals(50, job.steps().get(3).progress());
+        assertEquals(70, job.steps().get(3).progress());
         assertEquals(Job.RUNNING, job.state());
         assertTrue(job.progress() > 0 && job.progress() < 100, job.toString());
         beat("agent-1", agentAnswer.desiredRevision(), null, "web01:disk0=replicating", "web01:disk1=replicating");

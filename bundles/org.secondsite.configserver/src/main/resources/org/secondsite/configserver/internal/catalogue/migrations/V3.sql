@@ -14,3 +14,4 @@ ALTER TABLE job_steps ADD COLUMN kind VARCHAR(16) DEFAULT 'apply' NOT NULL;
 ALTER TABLE job_steps ADD COLUMN wait_component VARCHAR(64);
 ALTER TABLE job_steps ADD COLUMN wait_revision BIGINT;
 CREATE INDEX jobs_created ON jobs (created_at);
+ALTER TABLE disk_health ADD COLUMN resync_percent INT;
