@@ -185,6 +185,24 @@ final class ApplianceInstance {
         return HTTP.send(req, HttpResponse.BodyHandlers.ofString());
     }
 
+    /** A request as admin with a JSON body (or none when {@code body} is null). */
+    HttpResponse<String> send(String method, String path, String body) throws IOException, InterruptedException {
+        String auth = Base64.getEncoder().encodeToString(("admin:" + adminPassword()).getBytes(StandardCharsets.UTF_8));
+        HttpRequest.Builder req = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + path))
+                .timeout(Duration.ofSeconds(10)).header("Authorization", "Basic " + auth);
+        if (body == null) {
+            req.method(method, HttpRequest.BodyPublishers.noBody());
+        } else {
+            req.header("Content-Type", "application/json").method(method, HttpRequest.BodyPublishers.ofString(body));
+        }
+        return HTTP.send(req.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** The base URL of this appliance's HTTP service. */
+    String url() {
+        return "http://127.0.0.1:" + httpPort;
+    }
+
     /** This appliance's replication stages for {@code disk}, from {@code GET /api/v1/replication}. */
     Optional<StageStatus> replication(String disk) throws IOException, InterruptedException {
         HttpResponse<String> r = get("/api/v1/replication");
