@@ -112,7 +112,7 @@
       const p = data && typeof data === 'object' && !Array.isArray(data) ? data : {};
       const err = new ApiError(res.status, p.title || res.statusText || ('HTTP ' + res.status),
         p.detail || (data ? '' : text.slice(0, 200)), p.field || fieldOf(p.detail));
-      if (res.status === 401 && path !== '/sessions') expire(err.detail);
+      if (res.status === 401 && path !== '/sessions') { err.expired = true; expire(err.detail); }
       throw err;
     }
     const etag = res.headers.get('ETag');
@@ -148,7 +148,7 @@
     try {
       await fn();
     } catch (e) {
-      if (!(e instanceof ApiError && e.status === 401)) banner(e instanceof ApiError ? e.title + ': ' + e.detail : String(e));
+      if (!e.expired) banner(e instanceof ApiError ? e.title + ': ' + e.detail : String(e));
     } finally {
       button.disabled = false;
       button.removeAttribute('aria-busy');
@@ -172,7 +172,7 @@
       try {
         await fn(values);
       } catch (e) {
-        if (e instanceof ApiError && e.status === 401 && !session) return;
+        if (e.expired) return; // back on the login page already
         const name = e instanceof ApiError ? e.field : null;
         const input = name ? form.querySelector('[name="' + CSS.escape(name) + '"]') : null;
         const text = e instanceof ApiError ? (e.detail || e.title) : String(e);
@@ -235,7 +235,7 @@
         b.textContent = a.total; b.hidden = !a.total;
       }, () => {});
     } catch (e) {
-      if (page === current && !(e instanceof ApiError && e.status === 401)) banner(e instanceof ApiError ? e.title + ': ' + e.detail : String(e));
+      if (page === current && !e.expired) banner(e instanceof ApiError ? e.title + ': ' + e.detail : String(e));
     } finally {
       refreshing = false;
     }
