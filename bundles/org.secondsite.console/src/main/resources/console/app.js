@@ -243,8 +243,8 @@
 
   // ---------- login ----------
   function login() {
+    // Kept until the next login succeeds: the page may be drawn twice (route() and hashchange).
     const message = sessionStorage.getItem(MESSAGE_KEY);
-    sessionStorage.removeItem(MESSAGE_KEY);
     set(main, html`<div class="login card">
       <h1>Log in to SecondSite</h1>
       <p id="login-message" class="banner info" role="status"${raw(message ? '' : ' hidden')}>${message || ''}</p>
@@ -263,6 +263,7 @@
       const s = await api('POST', '/sessions', {user: v.user, password: v.password});
       session = {token: s.token, user: s.user, roles: s.roles, expiresAt: s.expiresAt};
       sessionStorage.setItem(KEY, JSON.stringify(session));
+      sessionStorage.removeItem(MESSAGE_KEY);
       if (!location.hash || location.hash === '#/login') location.hash = '#/dashboard';
       route();
     });
@@ -534,6 +535,9 @@
   main.addEventListener('click', ev => {
     const b = ev.target.closest('button');
     if (!b) return;
+    // The second click of a double click is ignored: rows are redrawn by polling, so it could land on
+    // another row's button that took the first one's place.
+    if (ev.detail > 1 && b.classList.contains('act')) return;
     if (b.dataset.failover || (b.dataset.export && b.closest('#point-table'))) {
       const writable = !!b.dataset.failover;
       const point = b.dataset.failover || b.dataset.export;
