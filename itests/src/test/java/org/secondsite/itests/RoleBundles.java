@@ -36,6 +36,7 @@ final class RoleBundles {
         OWN.put(Role.MASTER_TARGET, union(DATA_PATH, "org.secondsite.nbd", "org.secondsite.storage.file",
                 "org.secondsite.mastertarget"));
         PLUGINS.put(Role.MASTER_TARGET, plus(DATA_PATH_PLUGINS, "storage:file"));
+        OWN.put(Role.CONSOLE, Set.of("org.secondsite.console"));
         OWN.put(Role.CONFIG_SERVER, Set.of("org.secondsite.pki", "org.secondsite.configserver"));
         OWN.put(Role.ALL_IN_ONE, Set.of("org.secondsite.demo"));
     }

@@ -25,7 +25,11 @@ final class SshLogin {
      * @throws org.apache.sshd.common.SshException if the login is refused
      */
     static String run(String user, String password, String command) throws Exception {
-        int port = Integer.getInteger("secondsite.itest.sshPort");
+        return run(Integer.getInteger("secondsite.itest.sshPort"), user, password, command);
+    }
+
+    /** {@link #run(String, String, String)} against the SSH port {@code port} (an appliance run as a process). */
+    static String run(int port, String user, String password, String command) throws Exception {
         SshClient client = SshClient.setUpDefaultClient();
         client.setServerKeyVerifier(AcceptAllServerKeyVerifier.INSTANCE);
         client.start();

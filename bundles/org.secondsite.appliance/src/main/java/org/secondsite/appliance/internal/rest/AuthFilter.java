@@ -39,7 +39,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Authenticates every request to the REST application against the {@code karaf} JAAS
- * realm (HTTP Basic) and enforces {@code @RolesAllowed} of the resource method or class.
+ * realm (HTTP Basic, or a session token from {@link SessionResource} as {@code Bearer}) and
+ * enforces {@code @RolesAllowed} of the resource method or class.
  * A resource without either annotation needs {@code admin}: forgetting an annotation
  * fails closed. {@code @PermitAll} opens a method to anyone.
  */
@@ -62,6 +63,10 @@ public class AuthFilter implements ContainerRequestFilter {
     private final Authenticator authenticator =
             new Authenticator(JaasLogin::login, Duration.ofSeconds(60), Clock.systemUTC());
 
+    /** Web console sessions: {@code Authorization: Bearer <token>} from {@code POST /api/v1/sessions}. */
+    @Reference
+    private SessionStore sessions;
+
     @Override
     public void filter(ContainerRequestContext request) {
         Method method = resourceInfo.getResourceMethod();
@@ -70,13 +75,16 @@ public class AuthFilter implements ContainerRequestFilter {
         }
         Set<String> needed = requiredRoles(method, resourceInfo.getResourceClass());
         String authorization = request.getHeaderString(HttpHeaders.AUTHORIZATION);
-        Authenticator.Result result = authorization != null
-                && authorization.startsWith(ComponentAuthenticator.SCHEME + " ")
+        boolean bearer = SessionStore.isBearer(authorization);
+        Authenticator.Result result = bearer ? sessions.authenticate(authorization)
+                : authorization != null && authorization.startsWith(ComponentAuthenticator.SCHEME + " ")
                 ? component(request, authorization) : authenticator.authenticate(authorization);
         if (!result.ok()) {
             LOG.debug("Refused {} {}: {}", request.getMethod(), request.getUriInfo().getPath(), result.failure());
+            // A Bearer caller (the console) gets a Bearer challenge: a Basic one would pop up the browser's dialog.
             request.abortWith(Problems.response(Response.Status.UNAUTHORIZED, result.failure())
-                    .header(HttpHeaders.WWW_AUTHENTICATE, "Basic realm=\"SecondSite\", charset=\"UTF-8\"").build());
+                    .header(HttpHeaders.WWW_AUTHENTICATE, bearer ? SessionStore.CHALLENGE
+                            : "Basic realm=\"SecondSite\", charset=\"UTF-8\"").build());
             return;
         }
         if (needed.stream().noneMatch(result.roles()::contains)) {
@@ -103,7 +111,7 @@ public class AuthFilter implements ContainerRequestFilter {
 
             @Override
             public String getAuthenticationScheme() {
-                return SecurityContext.BASIC_AUTH;
+                return bearer ? "Bearer" : SecurityContext.BASIC_AUTH;
             }
         });
     }
