@@ -835,7 +835,12 @@ public final class Agent implements Closeable, ReplicationMonitor {
         long lastSealed;
         long acked;
         long sentUpTo;
+        /**
+         * Data bytes of the batches this disk numbered since the agent started (workload writes, and
+         * source reads of resyncs and replays): what the master target applies, each sequence once.
+         */
         long bytesIn;
+        /** Frame bytes of the batches the process server acknowledged as durable (each batch once). */
         long bytesOut;
         boolean removed;
         /** A change entered since the group's last checkpoint. Guarded by lock. */
@@ -924,7 +929,6 @@ public final class Agent implements Closeable, ReplicationMonitor {
                 openRecords.add(r);
                 openDataBytes += data;
                 bufferedBytes += cost;
-                bytesIn += data;
                 tracking.appended();
                 if (openDataBytes >= options.batchBytes()) {
                     seal();
@@ -1075,12 +1079,18 @@ public final class Agent implements Closeable, ReplicationMonitor {
             changed.signalAll();
         }
 
-        /** Numbers a sealed batch and queues it in memory for the sender. Lock held. */
+        /**
+         * Numbers a sealed batch and queues it in memory for the sender; its data bytes count in
+         * {@link #bytesIn} now, once: a batch given up as dirty regions before it got a sequence never
+         * counts (its regions count when they are replayed). Lock held.
+         */
         void enqueue(List<ChangeRecord> records, List<ConsistencyTag> tags, Instant first, Instant last, long cost,
                      long maxStamp) throws IOException {
             long seq = sequences.next(disk);
-            pending.addLast(new Sealed(new DeltaBatch(disk, group, seq, first, last, records, tags), cost, maxStamp));
+            DeltaBatch batch = new DeltaBatch(disk, group, seq, first, last, records, tags);
+            pending.addLast(new Sealed(batch, cost, maxStamp));
             lastSealed = seq;
+            bytesIn += batch.dataBytes();
         }
 
         /** Frees batches up to {@code seq}. Called with the lock held. */

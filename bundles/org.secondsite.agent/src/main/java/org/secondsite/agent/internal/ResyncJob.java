@@ -614,11 +614,10 @@ final class ResyncJob {
         }
         s.state = State.WORKING;
         int generation = s.generation;
-        if (compareOnly) {
-            engine.pool.execute(() -> checkBlocks(s, generation, h, src));
-        } else {
-            engine.pool.execute(() -> sendBlocks(s, generation, h, src));
-        }
+        // a differing run is judged (verification) or appended to the stream (resync)
+        BlockRun onRun = compareOnly ? (offset, buf, from, len) -> judge(s, offset, offset + len)
+                : (offset, buf, from, len) -> append(s, src, offset, buf, from, len);
+        engine.pool.execute(() -> scanBlocks(s, generation, h, src, onRun));
     }
 
     /** Step 2: chunks whose hashes differ are asked again, block by block. */
@@ -662,8 +661,24 @@ final class ResyncJob {
         }
     }
 
-    /** Step 3 (pool): read the differing chunks again, hash their blocks, append the differing ones. */
-    private void sendBlocks(Segment s, int generation, Message.Hashes h, BlockDevice src) {
+    /** What step 3 does with a run of differing blocks. */
+    @FunctionalInterface
+    private interface BlockRun {
+        /**
+         * @param offset where the run starts on the disk
+         * @param buf the source data read for the chunk range holding the run
+         * @param from index of the run's first byte in {@code buf}
+         * @param len the run's length in bytes
+         */
+        void run(long offset, ByteBuffer buf, int from, int len) throws IOException;
+    }
+
+    /**
+     * Step 3 (pool): read the differing chunks again, hash their blocks, and hand each run of
+     * adjacent differing blocks to {@code onRun}: appended to the stream (resync), or judged a
+     * mismatch unless a workload write touched it since the guard opened (compare-only mode).
+     */
+    private void scanBlocks(Segment s, int generation, Message.Hashes h, BlockDevice src, BlockRun onRun) {
         Throwable error = null;
         try {
             if (!cancelled) {
@@ -685,48 +700,7 @@ final class ResyncJob {
                         } else if (!differs && run >= 0) {
                             int from = run * bs;
                             int to = Math.min(b * bs, r.length());
-                            append(s, src, r.offset() + from, w.buffer, from, to - from);
-                            run = -1;
-                        }
-                    }
-                    index += n;
-                }
-            }
-        } catch (IOException | RuntimeException e) {
-            error = e;
-        }
-        Throwable failed = error;
-        events.add(() -> blocksSent(s, generation, src, failed));
-    }
-
-    /**
-     * Step 3 in compare-only mode (pool): read the differing chunks again and hash their blocks; a
-     * run of differing blocks no workload write touched since the guard opened is a mismatch, one
-     * that was written is compared again later.
-     */
-    private void checkBlocks(Segment s, int generation, Message.Hashes h, BlockDevice src) {
-        Throwable error = null;
-        try {
-            if (!cancelled) {
-                Worker w = workers.get();
-                ByteBuffer remote = h.hashes();
-                ByteBuffer local = ByteBuffer.wrap(w.hashes);
-                int bs = options.blockBytes();
-                int index = 0;
-                for (Message.HashQuery.Range r : s.diff) {
-                    w.buffer.clear().limit(r.length());
-                    src.read(r.offset(), w.buffer);
-                    w.buffer.flip();
-                    int n = w.hasher.hash(w.buffer, bs, w.hashes, 0);
-                    int run = -1;
-                    for (int b = 0; b <= n; b++) {
-                        boolean differs = b < n && !BlockHashes.same(local, b, remote, index + b);
-                        if (differs && run < 0) {
-                            run = b;
-                        } else if (!differs && run >= 0) {
-                            long from = r.offset() + (long) run * bs;
-                            long to = r.offset() + Math.min((long) b * bs, r.length());
-                            judge(s, from, to);
+                            onRun.run(r.offset() + from, w.buffer, from, to - from);
                             run = -1;
                         }
                     }

@@ -23,8 +23,21 @@ import org.secondsite.api.model.DiskId;
  *        acknowledged downstream; {@code null} when nothing is pending
  * @param newestAppliedWrite for the master target: acknowledgement time of the newest write
  *        contained in the replica; otherwise {@code null}
- * @param bytesIn total bytes received or captured since start
- * @param bytesOut total bytes sent or applied since start
+ * @param bytesIn bytes taken in since this stage started. Agent: data bytes (of WRITE records;
+ *        ZERO and TRIM carry none) of the batches it numbered, i.e. put into the disk's stream:
+ *        workload writes and the source reads of resyncs and dirty-region replays; a batch that
+ *        fit neither memory nor the change cache and was given up as dirty regions never counts
+ *        (its regions count when they are replayed). Process server: bytes of the BATCH frames
+ *        spooled, as the agent sent them. Master target: bytes of the BATCH frames queued for
+ *        applying, as received (WAN-compressed). A frame of a sequence the stage already holds
+ *        (a resend after a reconnect) is not taken in and not counted.
+ * @param bytesOut bytes passed on since this stage started. Agent: bytes of the BATCH frames the
+ *        process server acknowledged as durable, each batch once. Process server: bytes of the
+ *        BATCH frames sent to the master target, resends included. Master target: data bytes of
+ *        the batches applied to the replica, each sequence once (a batch rolled back by a reload
+ *        after a failure counts when it is applied again). Hence, once the master target has
+ *        applied every batch the agent sealed and neither restarted meanwhile, the agent's
+ *        {@code bytesIn} equals the master target's {@code bytesOut}
  * @param tracking for the agent: how it holds the disk's unacknowledged changes; otherwise {@code null}
  * @param resync for the agent: the disk's current or last resync; {@code null} when none ran
  */

@@ -167,6 +167,13 @@ public final class MasterTarget implements Closeable, ReplicationMonitor {
     private final ReentrantLock applyLock = new ReentrantLock();
     // ---- guarded by lock ----
     private final TreeMap<DiskId, Disk> disks = new TreeMap<>();
+    /**
+     * Byte counters per disk since this master target started. Kept apart from {@link #disks},
+     * whose entries are rebuilt from the stored state on every (re)load: a reload after a failure,
+     * one that itself failed half way, or a storage backend that went away and returned must not
+     * reset them. Guarded by lock.
+     */
+    private final Map<DiskId, Counters> counters = new HashMap<>();
     private StorageBackend loadedFrom;
     /** Journal, points and pruning of the loaded backend. */
     private Retention retention;
@@ -234,16 +241,34 @@ public final class MasterTarget implements Closeable, ReplicationMonitor {
         Volume volume;
         long queuedBytes;
         final ArrayDeque<Instant> queuedFirstWrites = new ArrayDeque<>();
-        long bytesIn;
-        long bytesOut;
-        /** {@link #bytesOut} as of the last commit: what a reload after a failure (which rolls back) keeps. */
-        long committedBytesOut;
+        final Counters counters;
         String state = "idle";
         String message = "";
 
-        Disk(DiskId disk) {
+        Disk(DiskId disk, Counters counters) {
             this.disk = disk;
+            this.counters = counters;
         }
+    }
+
+    /**
+     * A disk's byte counters since this master target started (see {@link DiskReplicationStatus}).
+     * {@code bytesIn}: bytes of the BATCH frames taken in (queued for applying), as received (WAN
+     * compressed); a frame of a sequence already queued or applied (a resend after a reconnect) is
+     * not taken in and not counted. {@code bytesOut}: data bytes of the records of the batches
+     * applied, each sequence once: a batch applied but rolled back by a reload after a failure is
+     * counted again when it is applied again, never twice.
+     */
+    private static final class Counters {
+        long bytesIn;
+        long bytesOut;
+        /** {@link #bytesOut} as of the last commit: what a reload (which rolls back to the commit) keeps. */
+        long committedBytesOut;
+    }
+
+    /** A disk entry with this master target's counters of that disk. Lock held. */
+    private Disk newDisk(DiskId id) {
+        return new Disk(id, counters.computeIfAbsent(id, k -> new Counters()));
     }
 
     // ------------------------------------------------------------------ listening
@@ -367,12 +392,13 @@ public final class MasterTarget implements Closeable, ReplicationMonitor {
             throw new IOException("storage backend '" + options.storage() + "' is not available");
         }
         if (loadedFrom != b) {
-            // Counters survive a reload after a failure; applied bytes count up to the last commit only,
-            // since the rollback undoes the rest and the process server resends it.
-            Map<DiskId, long[]> counters = new HashMap<>();
+            // Counters outlive the disk entries; applied bytes count up to the last commit only, since
+            // the reload returns to the committed state and the process server resends the rest.
             for (Disk d : disks.values()) {
                 closeQuietly(d.volume);
-                counters.put(d.disk, new long[] {d.bytesIn, d.committedBytesOut});
+            }
+            for (Counters c : counters.values()) {
+                c.bytesOut = c.committedBytesOut;
             }
             disks.clear();
             closeRetentionLocked();
@@ -387,19 +413,13 @@ public final class MasterTarget implements Closeable, ReplicationMonitor {
                     }
                     String[] v = p.getProperty(key).split(",");
                     try {
-                        Disk d = new Disk(DiskId.of(key));
+                        Disk d = newDisk(DiskId.of(key));
                         d.group = GroupId.of(v[0]);
                         d.size = Long.parseLong(v[1]);
                         d.durable = Long.parseLong(v[2]);
                         d.newestWriteMicros = Long.parseLong(v[3]);
                         d.applied = d.durable;
                         d.appliedNewest = d.newestWriteMicros;
-                        long[] c = counters.get(d.disk);
-                        if (c != null) {
-                            d.bytesIn = c[0];
-                            d.bytesOut = c[1];
-                            d.committedBytesOut = c[1];
-                        }
                         disks.put(d.disk, d);
                     } catch (RuntimeException e) {
                         throw new IOException("master target state '" + key + "=" + p.getProperty(key)
@@ -719,7 +739,7 @@ public final class MasterTarget implements Closeable, ReplicationMonitor {
             lock.lock();
             try {
                 StorageBackend b = storageLocked();
-                Disk d = disks.computeIfAbsent(m.disk(), Disk::new);
+                Disk d = disks.computeIfAbsent(m.disk(), MasterTarget.this::newDisk);
                 boolean changedSize = d.size != m.sizeBytes() || !m.group().equals(d.group);
                 if (d.volume == null || d.size != m.sizeBytes()) {
                     Volume old = d.volume;
@@ -780,7 +800,7 @@ public final class MasterTarget implements Closeable, ReplicationMonitor {
                 lastQueued.put(h.disk(), h.sequence());
                 d.queuedBytes += frame.remaining();
                 d.queuedFirstWrites.addLast(h.firstWrite());
-                d.bytesIn += frame.remaining();
+                d.counters.bytesIn += frame.remaining();
             } finally {
                 lock.unlock();
             }
@@ -1000,7 +1020,7 @@ public final class MasterTarget implements Closeable, ReplicationMonitor {
                 try {
                     d.applied = b.sequence();
                     d.appliedNewest = ChronoUnit.MICROS.between(Instant.EPOCH, b.lastWrite());
-                    d.bytesOut += b.dataBytes();
+                    d.counters.bytesOut += b.dataBytes();
                     d.state = "replicating";
                     d.message = "";
                 } finally {
@@ -1119,9 +1139,9 @@ public final class MasterTarget implements Closeable, ReplicationMonitor {
             try {
                 Map<DiskId, long[]> before = new HashMap<>();
                 for (Disk d : touched.values()) {
-                    before.put(d.disk, new long[] {d.durable, d.newestWriteMicros, d.committedBytesOut});
+                    before.put(d.disk, new long[] {d.durable, d.newestWriteMicros, d.counters.committedBytesOut});
                     d.durable = d.applied;
-                    d.committedBytesOut = d.bytesOut;
+                    d.counters.committedBytesOut = d.counters.bytesOut;
                     d.newestWriteMicros = d.appliedNewest;
                 }
                 try {
@@ -1130,7 +1150,7 @@ public final class MasterTarget implements Closeable, ReplicationMonitor {
                     for (Disk d : touched.values()) {
                         d.durable = before.get(d.disk)[0];
                         d.newestWriteMicros = before.get(d.disk)[1];
-                        d.committedBytesOut = before.get(d.disk)[2];
+                        d.counters.committedBytesOut = before.get(d.disk)[2];
                     }
                     throw e;
                 }
@@ -1331,8 +1351,8 @@ public final class MasterTarget implements Closeable, ReplicationMonitor {
                 Instant newest = d.newestWriteMicros == Long.MIN_VALUE ? null
                         : Instant.EPOCH.plus(d.newestWriteMicros, ChronoUnit.MICROS);
                 out.add(new DiskReplicationStatus(d.disk, Stage.MASTER_TARGET, d.state, d.message, d.applied,
-                        d.durable, Math.max(0, d.queuedBytes), d.queuedFirstWrites.peekFirst(), newest, d.bytesIn,
-                        d.bytesOut));
+                        d.durable, Math.max(0, d.queuedBytes), d.queuedFirstWrites.peekFirst(), newest,
+                        d.counters.bytesIn, d.counters.bytesOut));
             }
             return out;
         } finally {

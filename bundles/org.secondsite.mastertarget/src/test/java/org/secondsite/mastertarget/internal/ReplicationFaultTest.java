@@ -143,7 +143,9 @@ class ReplicationFaultTest {
             Pipeline.Workload w = new Pipeline.Workload(DISK_SIZE, 12);
             w.feed(sink, 40L << 20);
             sink.flush();
-            await().atMost(BUDGET).until(() -> p.ps.disks().get(0).state().equals("spool-full"));
+            // the agent connects on its own time: the process server may not know the disk yet
+            await().atMost(BUDGET).until(() -> !p.ps.disks().isEmpty()
+                    && p.ps.disks().get(0).state().equals("spool-full"));
             assertTrue(p.ps.disks().get(0).message().contains("filesystem is full"), p.ps.disks().get(0).message());
             await().atMost(BUDGET).until(() -> p.agent.disks().get(0).state().equals("receiver-full"));
             assertTrue(fs.freeBytes() < 1L << 20, "the filesystem is full: " + fs.freeBytes() + " bytes free");
