@@ -39,7 +39,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 @JaxrsApplicationSelect(Appliance.REST_APPLICATION_SELECT)
 @Path("registration")
 public class RegistrationResource {
-    static final Set<String> FIELDS = Set.of("passphrase", "componentId", "role", "site", "csr");
+    static final Set<String> FIELDS = Set.of("passphrase", "componentId", "role", "site", "csr", "address");
 
     private final ConfigServer server;
 
@@ -66,7 +66,8 @@ public class RegistrationResource {
             ObjectNode o = Rest.object(body, FIELDS);
             RegistrationRequest r = new RegistrationRequest(Rest.optionalString(o, "passphrase", null),
                     Rest.optionalString(o, "componentId", null), Rest.optionalString(o, "role", null),
-                    Rest.optionalString(o, "site", null), Rest.optionalString(o, "csr", null));
+                    Rest.optionalString(o, "site", null), Rest.optionalString(o, "csr", null),
+                    Rest.optionalString(o, "address", null));
             return Response.ok(server.register(r, clientAddress)).build();
         });
     }

@@ -179,6 +179,24 @@ class ResourcesTest {
                 .get("field").textValue());
     }
 
+    @Test
+    void aComponentRegistersWithTheDataAddressOthersReachItAt() throws Exception {
+        String body = JSON.writeValueAsString(Map.of("passphrase", f.passphrase.reveal(), "componentId", "mt-1",
+                "role", "master-target", "csr", Fixtures.csr("mt-1"), "address", "mt1.example.org:9444"));
+        assertEquals(200, registration.register(body, "10.1.1.1").getStatus());
+        assertEquals("mt1.example.org:9444", json(components.get("mt-1")).get("address").textValue());
+        for (String bad : new String[] {"mt1.example.org", "mt1:0", "mt1:65536", "a b:1", ":9444"}) {
+            String b = JSON.writeValueAsString(Map.of("passphrase", f.passphrase.reveal(), "componentId", "mt-2",
+                    "role", "master-target", "csr", Fixtures.csr("mt-2"), "address", bad));
+            Response r = registration.register(b, "10.1.1.2");
+            assertEquals(400, r.getStatus(), bad);
+            assertEquals("address", JSON.readTree((String) r.getEntity()).get("field").textValue(), bad);
+        }
+        String ipv6 = JSON.writeValueAsString(Map.of("passphrase", f.passphrase.reveal(), "componentId", "mt-3",
+                "role", "master-target", "csr", Fixtures.csr("mt-3"), "address", "[fd00::5]:9444"));
+        assertEquals(200, registration.register(ipv6, "10.1.1.3").getStatus());
+    }
+
     /**
      * The appliance's AuthFilter admits a method by its {@code @RolesAllowed} (none: admin only). Every
      * read here is open to viewers, every change needs admin, and only registration is public.
