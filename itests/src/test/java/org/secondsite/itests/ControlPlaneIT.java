@@ -33,7 +33,7 @@ import org.junit.runner.Description;
  * The control plane across three appliance processes on loopback, set up the way an administrator
  * would: a "secondary" appliance playing the configuration server with a master target beside it,
  * a "primary" process server, and an agent. Each component registers with the configuration
- * server's passphrase (its link makes its own key and receives its certificate; the data path's
+ * server's passphrase over HTTPS (its link makes its own key and receives its certificate; the data path's
  * mutual TLS then uses those certificates), heartbeats with signed requests, and is configured only
  * through the desired state its heartbeats bring back. A disk is protected through REST, replicates
  * (a pattern written by qemu-io through the NBD capture ends with equal hashes on the master
@@ -54,6 +54,7 @@ public class ControlPlaneIT {
     private static ApplianceInstance secondary;
     private static ApplianceInstance primary;
     private static ApplianceInstance agent;
+    private static int httpsPort;
     private static int psPort;
     private static int mtPort;
     private static int nbdPort;
@@ -88,6 +89,11 @@ public class ControlPlaneIT {
             secondary.put("org.secondsite.storage.file.cfg", "root", storage.toString());
             replica = storage.resolve("volumes").resolve("disk-" + DISK + ".img");
             secondary.put("org.secondsite.configserver.cfg", "jobIntervalSeconds", "1");
+            httpsPort = ApplianceInstance.freePort();
+            Path serverPem = https(secondary, httpsPort);
+            for (ApplianceInstance a : new ApplianceInstance[] {secondary, primary, agent}) {
+                Files.copy(serverPem, a.etc("configserver-https.pem"));
+            }
 
             String ps = "org.secondsite.processserver.cfg";
             primary.put(ps, "listen", "127.0.0.1:" + psPort);
@@ -134,7 +140,42 @@ public class ControlPlaneIT {
         }
         a.put(cfg, "heartbeatSeconds", "2");
         a.put(cfg, "passphrase", passphrase);
-        a.put(cfg, "configServer", secondary.url()); // last: the link starts once this is set
+        a.put(cfg, "trustedCertificate", a.etc("configserver-https.pem").toString());
+        a.put(cfg, "configServer", "https://127.0.0.1:" + httpsPort); // last: the link starts once this is set
+    }
+
+    /**
+     * HTTPS for the configuration server as an administrator sets it up: a key pair made with the
+     * JDK's keytool (for 127.0.0.1 and localhost) and Pax Web's TLS connector; the certificate, as
+     * PEM, is what the components are told to trust.
+     */
+    private static Path https(ApplianceInstance a, int port) throws Exception {
+        Path store = a.etc("configserver-https.p12");
+        Path pem = work.resolve("configserver-https.pem");
+        String password = "https-" + Long.toHexString(System.nanoTime());
+        String keytool = Paths.get(System.getProperty("java.home"), "bin", "keytool").toString();
+        run(List.of(keytool, "-genkeypair", "-alias", "configserver", "-keyalg", "EC", "-groupname", "secp256r1",
+                "-dname", "CN=localhost", "-ext", "SAN=ip:127.0.0.1,dns:localhost", "-validity", "30", "-keystore",
+                store.toString(), "-storetype", "PKCS12", "-storepass", password, "-keypass", password));
+        run(List.of(keytool, "-exportcert", "-rfc", "-alias", "configserver", "-keystore", store.toString(),
+                "-storepass", password, "-file", pem.toString()));
+        String web = "org.ops4j.pax.web.cfg";
+        a.put(web, "org.osgi.service.http.secure.enabled", "true");
+        a.put(web, "org.osgi.service.http.port.secure", Integer.toString(port));
+        a.put(web, "org.ops4j.pax.web.ssl.keystore", store.toString());
+        a.put(web, "org.ops4j.pax.web.ssl.keystore.type", "PKCS12");
+        a.put(web, "org.ops4j.pax.web.ssl.keystore.password", password);
+        a.put(web, "org.ops4j.pax.web.ssl.key.password", password);
+        a.put(web, "org.ops4j.pax.web.ssl.key.alias", "configserver");
+        return pem;
+    }
+
+    private static void run(List<String> command) throws Exception {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
+            throw new IllegalStateException(command.get(0) + " failed: " + out);
+        }
     }
 
     @AfterClass
