@@ -219,6 +219,7 @@ public class AllInOneIT extends RoleTestBase {
             {"GET", "/api/v1/heartbeats/no-such-component", null, "viewer"},
             {"GET", "/api/v1/machines", null, "viewer"},
             {"GET", "/api/v1/machines/no-such-machine", null, "viewer"},
+            {"GET", "/api/v1/machines/no-such-machine/points", null, "viewer"},
             {"POST", "/api/v1/machines/no-such-machine/protect", "{}", "operator"},
             {"POST", "/api/v1/machines/no-such-machine/unprotect", null, "operator"},
             {"POST", "/api/v1/machines/no-such-machine/resync", "{}", "operator"},

@@ -37,7 +37,7 @@ import org.junit.runner.Description;
  * mutual TLS then uses those certificates), heartbeats with signed requests, and is configured only
  * through the desired state its heartbeats bring back. A disk is protected through REST, replicates
  * (a pattern written by qemu-io through the NBD capture ends with equal hashes on the master
- * target), its RPO is reported to the configuration server, and it is unprotected cleanly.
+ * target), its RPO and its recovery points reach the configuration server, and it is unprotected cleanly.
  *
  * <p>Not a Pax Exam test: the appliances are real processes (see {@link ApplianceInstance}). On
  * failure the tails of the three logs are printed; the instances stay under
@@ -267,7 +267,15 @@ public class ControlPlaneIT {
         String metrics = secondary.get("/api/v1/metrics").body();
         assertTrue(metrics, metrics.contains("secondsite"));
 
-        // 5. Unprotect: the agent stops capturing; the replica stays on the master target
+        // 5. The master target's recovery points (a checkpoint a second while qemu-io wrote) reach the catalogue
+        await("recovery points of web01 mirrored into the catalogue").atMost(Duration.ofMinutes(1))
+                .pollInterval(Duration.ofSeconds(1)).ignoreExceptions()
+                .until(() -> json(secondary.get("/api/v1/machines/web01/points")).get("total").asLong() > 0);
+        JsonNode point = json(secondary.get("/api/v1/machines/web01/points")).at("/items/0");
+        assertEquals(point.toString(), "crash", point.get("kind").asText());
+        assertEquals(point.toString(), DISK, point.at("/disks/0").asText());
+
+        // 6. Unprotect: the agent stops capturing; the replica stays on the master target
         HttpResponse<String> unprotect = secondary.send("POST", "/api/v1/machines/web01/unprotect", null);
         assertEquals(unprotect.body(), 202, unprotect.statusCode());
         JsonNode ended = awaitJob(JSON.readTree(unprotect.body()).get("id").asLong());

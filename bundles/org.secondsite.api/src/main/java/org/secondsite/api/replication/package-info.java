@@ -3,7 +3,7 @@
  * commands, the REST API, health heartbeats and the console.
  */
 @Export
-@Version("1.1.0")
+@Version("1.2.0")
 package org.secondsite.api.replication;
 
 import org.osgi.annotation.bundle.Export;

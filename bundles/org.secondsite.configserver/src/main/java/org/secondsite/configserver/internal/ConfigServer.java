@@ -26,6 +26,7 @@ import org.secondsite.configserver.internal.health.AlertThresholds;
 import org.secondsite.configserver.internal.health.Alerts;
 import org.secondsite.configserver.internal.protection.Job;
 import org.secondsite.configserver.internal.protection.Machine;
+import org.secondsite.configserver.internal.protection.MirroredPoint;
 import org.secondsite.configserver.internal.protection.ProtectRequest;
 import org.secondsite.configserver.internal.protection.Protection;
 import org.secondsite.configserver.internal.registration.Authority;
@@ -287,7 +288,24 @@ public final class ConfigServer {
      * @param applyError why it could not apply the latest revision, or null
      */
     public HeartbeatAnswer heartbeat(Heartbeat heartbeat, Long appliedRevision, String applyError) throws SQLException {
+        return heartbeat(heartbeat, appliedRevision, applyError, null);
+    }
+
+    /**
+     * The same, from a master target with the recovery points it lists ({@code null}: none reported).
+     *
+     * @param points its points not reported yet, and the time of the oldest it still lists
+     */
+    public HeartbeatAnswer heartbeat(Heartbeat heartbeat, Long appliedRevision, String applyError, PointsReport points)
+            throws SQLException {
+        if (points != null && !"master-target".equals(component(heartbeat.componentId()).role())) {
+            throw ConfigServerException.invalid("points", "only master targets report recovery points; '"
+                    + heartbeat.componentId() + "' is not one");
+        }
         boolean stored = heartbeat(heartbeat);
+        if (points != null) {
+            protection.mirrorPoints(heartbeat.componentId(), points.oldest(), points.items());
+        }
         long applied = appliedRevision == null ? 0 : appliedRevision;
         if (appliedRevision != null || applyError != null) {
             protection.reported(heartbeat.componentId(), applied, applyError);
@@ -299,6 +317,18 @@ public final class ConfigServer {
         }
         return new HeartbeatAnswer(stored, desired == null ? revision : desired.revision(),
                 desired == null || desired.revision() <= applied ? null : desired);
+    }
+
+    /** Recovery points a master target reports in a heartbeat. */
+    public record PointsReport(Instant oldest, List<MirroredPoint> items) {
+        public PointsReport {
+            items = items == null ? List.of() : List.copyOf(items);
+        }
+    }
+
+    /** A machine's recovery points as mirrored from its master target, newest first. */
+    public Page<MirroredPoint> points(String machineId, int offset, int limit) throws SQLException {
+        return protection.points(machineId, offset, limit);
     }
 
     /** What a heartbeat is answered with. */

@@ -3,6 +3,9 @@ package org.secondsite.link.internal;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 
+import org.secondsite.api.model.PointKind;
+import org.secondsite.api.model.RecoveryPoint;
+
 /** The JSON of a heartbeat (contract §3). */
 final class HeartbeatBody {
     /** Longest applyError the configuration server accepts. */
@@ -13,6 +16,12 @@ final class HeartbeatBody {
 
     static byte[] encode(String componentId, Instant time, long appliedRevision, String applyError,
                          Metrics.Figures f) {
+        return encode(componentId, time, appliedRevision, applyError, f, null);
+    }
+
+    /** With the master target's recovery points ({@code null}: none run here). */
+    static byte[] encode(String componentId, Instant time, long appliedRevision, String applyError,
+                         Metrics.Figures f, PointsReport.Report points) {
         return ConfigServerClient.json(g -> {
             g.writeStringField("componentId", componentId);
             g.writeStringField("time", time.truncatedTo(ChronoUnit.MILLIS).toString());
@@ -45,6 +54,28 @@ final class HeartbeatBody {
             }
             g.writeEndArray();
             g.writeEndObject();
+            if (points != null) {
+                g.writeObjectFieldStart("points");
+                if (points.oldest() == null) {
+                    g.writeNullField("oldest");
+                } else {
+                    g.writeStringField("oldest", points.oldest().toString());
+                }
+                g.writeArrayFieldStart("items");
+                for (RecoveryPoint p : points.items()) {
+                    g.writeStartObject();
+                    g.writeStringField("id", p.id());
+                    g.writeStringField("group", p.group().value());
+                    g.writeStringField("time", p.time().toString());
+                    g.writeStringField("kind", p.kind() == PointKind.APPLICATION_CONSISTENT ? "app" : "crash");
+                    if (p.tagName() != null) {
+                        g.writeStringField("tag", p.tagName());
+                    }
+                    g.writeEndObject();
+                }
+                g.writeEndArray();
+                g.writeEndObject();
+            }
         });
     }
 }

@@ -9,6 +9,7 @@ import java.time.Instant;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -16,6 +17,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 
+import org.secondsite.api.replication.RecoveryPointCatalogue;
 import org.secondsite.api.replication.ReplicationMonitor;
 import org.secondsite.pki.KeyMaterial;
 import org.slf4j.Logger;
@@ -57,6 +59,8 @@ public final class Link implements AutoCloseable {
     private final LinkSettings settings;
     private final ConfigStore store;
     private final Supplier<Collection<ReplicationMonitor>> monitors;
+    private final Supplier<Collection<RecoveryPointCatalogue>> catalogues;
+    private final PointsReport pointsReport = new PointsReport();
     private final Clock clock;
     private final Timing timing;
     private final ScheduledExecutorService executor;
@@ -82,6 +86,16 @@ public final class Link implements AutoCloseable {
 
     public Link(LinkSettings settings, ConfigStore store, Supplier<Collection<ReplicationMonitor>> monitors,
                 Clock clock, Timing timing) {
+        this(settings, store, monitors, List::of, clock, timing);
+    }
+
+    /**
+     * @param catalogues the master target's recovery points, when this appliance runs one: they are
+     *        mirrored to the configuration server's catalogue through the heartbeats
+     */
+    public Link(LinkSettings settings, ConfigStore store, Supplier<Collection<ReplicationMonitor>> monitors,
+                Supplier<Collection<RecoveryPointCatalogue>> catalogues, Clock clock, Timing timing) {
+        this.catalogues = Objects.requireNonNull(catalogues, "catalogues");
         this.settings = Objects.requireNonNull(settings, "settings");
         this.store = Objects.requireNonNull(store, "store");
         this.monitors = Objects.requireNonNull(monitors, "monitors");
@@ -301,6 +315,22 @@ public final class Link implements AutoCloseable {
 
     // ------------------------------------------------------------------ heartbeats
 
+    /** The recovery points the next heartbeat carries, or null when no master target runs here (or it cannot list). */
+    private PointsReport.Report points() {
+        for (RecoveryPointCatalogue c : catalogues.get()) {
+            try {
+                PointsReport.Report r = pointsReport.next(c.points());
+                localProblems.clear("Link: the master target's recovery points can be read again");
+                return r;
+            } catch (IOException | RuntimeException e) {
+                localProblems.warn("points", "Link: the master target's recovery points cannot be read now ("
+                        + e.getMessage() + "); the catalogue is updated when they can");
+                return null;
+            }
+        }
+        return null;
+    }
+
     private long heartbeat() {
         finishRegistration();
         Instant now = clock.instant();
@@ -312,7 +342,9 @@ public final class Link implements AutoCloseable {
                         Metrics.MAX_DISKS);
             }
         }
-        byte[] body = HeartbeatBody.encode(settings.componentId(), now, state.appliedRevision(), applyError, figures);
+        PointsReport.Report points = points();
+        byte[] body = HeartbeatBody.encode(settings.componentId(), now, state.appliedRevision(), applyError, figures,
+                points);
         ConfigServerClient.Reply reply;
         try {
             reply = client.heartbeat(body, signer);
@@ -333,6 +365,9 @@ public final class Link implements AutoCloseable {
             return settings.heartbeat().toMillis();
         }
         heartbeatProblems.clear("Link: heartbeats to " + settings.configServer() + " accepted again");
+        if (points != null) {
+            pointsReport.confirmed(points);
+        }
         announcedRevision = reply.desiredRevision();
         status.updateAndGet(s -> s.heartbeat(now, "accepted"));
         boolean sendAtOnce = false;

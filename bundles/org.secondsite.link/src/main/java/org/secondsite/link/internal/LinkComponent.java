@@ -16,6 +16,7 @@ import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.component.annotations.ReferencePolicyOption;
 import org.osgi.service.metatype.annotations.Designate;
+import org.secondsite.api.replication.RecoveryPointCatalogue;
 import org.secondsite.api.replication.ReplicationMonitor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -33,6 +34,7 @@ public class LinkComponent {
     private static final Logger LOG = LoggerFactory.getLogger(LinkComponent.class);
 
     private final List<ReplicationMonitor> monitors = new CopyOnWriteArrayList<>();
+    private final List<RecoveryPointCatalogue> catalogues = new CopyOnWriteArrayList<>();
     private final Link link;
     private final LinkStatusBoard board;
     private final Supplier<LinkStatus> status;
@@ -64,7 +66,7 @@ public class LinkComponent {
             board.publish(status);
             return;
         }
-        link = new Link(settings, new CmConfigStore(configurationAdmin), () -> monitors, Clock.systemUTC(),
+        link = new Link(settings, new CmConfigStore(configurationAdmin), () -> monitors, () -> catalogues, Clock.systemUTC(),
                 Link.Timing.DEFAULT);
         status = link::status;
         board.publish(status);
@@ -79,6 +81,16 @@ public class LinkComponent {
 
     void removeMonitor(ReplicationMonitor monitor) {
         monitors.remove(monitor);
+    }
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    void addCatalogue(RecoveryPointCatalogue catalogue) {
+        catalogues.add(catalogue);
+    }
+
+    void removeCatalogue(RecoveryPointCatalogue catalogue) {
+        catalogues.remove(catalogue);
     }
 
     @Deactivate

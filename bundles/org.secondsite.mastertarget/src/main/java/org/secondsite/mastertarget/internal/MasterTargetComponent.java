@@ -1,15 +1,17 @@
 package org.secondsite.mastertarget.internal;
 
+import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.nio.file.Paths;
 import java.time.Clock;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 
-import java.nio.file.Paths;
-
 import org.osgi.service.component.annotations.Activate;
-import org.secondsite.mastertarget.internal.recovery.Recovery;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
 import org.osgi.service.component.annotations.Deactivate;
@@ -19,12 +21,15 @@ import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.component.annotations.ReferencePolicyOption;
 import org.osgi.service.metatype.annotations.Designate;
 import org.secondsite.api.compress.Compressor;
+import org.secondsite.api.model.RecoveryPoint;
 import org.secondsite.api.replication.DiskReplicationStatus;
+import org.secondsite.api.replication.RecoveryPointCatalogue;
 import org.secondsite.api.replication.ReplicationMonitor;
 import org.secondsite.api.storage.StorageBackend;
 import org.secondsite.api.transport.ComponentIdentity;
 import org.secondsite.api.transport.Transport;
 import org.secondsite.api.transport.TransportSecurity;
+import org.secondsite.mastertarget.internal.recovery.Recovery;
 
 /**
  * The OSGi shell of {@link MasterTarget}. Transports, compressors and storage backends are
@@ -33,10 +38,11 @@ import org.secondsite.api.transport.TransportSecurity;
  * connections are closed and the process server resumes from the durable state once it
  * returns.
  */
-@Component(name = "org.secondsite.mastertarget", service = {ReplicationMonitor.class, MasterTargetComponent.class},
+@Component(name = "org.secondsite.mastertarget", service = {ReplicationMonitor.class, RecoveryPointCatalogue.class,
+        MasterTargetComponent.class},
         configurationPolicy = ConfigurationPolicy.OPTIONAL)
 @Designate(ocd = MasterTargetConfig.class)
-public final class MasterTargetComponent implements ReplicationMonitor {
+public final class MasterTargetComponent implements ReplicationMonitor, RecoveryPointCatalogue {
 
     private final Map<String, Transport> transports = new ConcurrentHashMap<>();
     private final Map<String, Compressor> compressors = new ConcurrentHashMap<>();
@@ -195,5 +201,12 @@ public final class MasterTargetComponent implements ReplicationMonitor {
     @Override
     public List<DiskReplicationStatus> disks() {
         return core.disks();
+    }
+
+    @Override
+    public List<RecoveryPoint> points() throws IOException {
+        List<RecoveryPoint> points = new ArrayList<>(core.points(Optional.empty()));
+        points.sort(Comparator.comparing(RecoveryPoint::time).thenComparing(RecoveryPoint::id));
+        return points;
     }
 }

@@ -328,6 +328,131 @@ public final class Protection {
         }
     }
 
+    // ---- recovery points mirrored from master targets
+
+    /**
+     * Mirrors what a master target reports: its points not seen yet are recorded for each disk of
+     * their group's machines (points of groups the catalogue does not know are skipped), and its
+     * points older than {@code oldest} are dropped (retention pruned them); {@code oldest} null with
+     * no items means it lists none.
+     *
+     * @return how many points were recorded
+     */
+    public int mirrorPoints(String masterTargetId, Instant oldest, List<MirroredPoint> items) throws SQLException {
+        return inTransaction(c -> {
+            if (oldest == null && items.isEmpty()) {
+                try (PreparedStatement ps = c.prepareStatement("DELETE FROM recovery_points WHERE master_target_id = ?")) {
+                    ps.setString(1, masterTargetId);
+                    ps.executeUpdate();
+                }
+                return 0;
+            }
+            if (oldest != null) {
+                try (PreparedStatement ps = c.prepareStatement(
+                        "DELETE FROM recovery_points WHERE master_target_id = ? AND point_time < ?")) {
+                    ps.setString(1, masterTargetId);
+                    Sql.setInstant(ps, 2, oldest);
+                    ps.executeUpdate();
+                }
+            }
+            int recorded = 0;
+            Instant now = clock.instant();
+            for (MirroredPoint p : items) {
+                try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM recovery_points WHERE master_target_id = ? "
+                        + "AND point_id = ? FETCH FIRST 1 ROWS ONLY")) {
+                    ps.setString(1, masterTargetId);
+                    ps.setString(2, p.id());
+                    try (ResultSet rs = ps.executeQuery()) {
+                        if (rs.next()) {
+                            continue;
+                        }
+                    }
+                }
+                List<String> disks = new ArrayList<>();
+                try (PreparedStatement ps = c.prepareStatement("SELECT d.id FROM disks d JOIN machines m ON m.id = "
+                        + "d.machine_id WHERE m.group_id = ? AND m.master_target_id = ?")) {
+                    ps.setString(1, p.group());
+                    ps.setString(2, masterTargetId);
+                    try (ResultSet rs = ps.executeQuery()) {
+                        while (rs.next()) {
+                            disks.add(rs.getString(1));
+                        }
+                    }
+                }
+                if (disks.isEmpty()) {
+                    continue;
+                }
+                try (PreparedStatement ps = c.prepareStatement("INSERT INTO recovery_points (disk_id, group_id, "
+                        + "master_target_id, kind, tag, point_time, sequence_number, recorded_at, point_id) "
+                        + "VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)")) {
+                    for (String disk : disks) {
+                        ps.setString(1, disk);
+                        ps.setString(2, p.group());
+                        ps.setString(3, masterTargetId);
+                        ps.setString(4, p.kind());
+                        ps.setString(5, p.tag());
+                        Sql.setInstant(ps, 6, p.time());
+                        Sql.setInstant(ps, 7, now);
+                        ps.setString(8, p.id());
+                        ps.addBatch();
+                    }
+                    ps.executeBatch();
+                }
+                recorded++;
+            }
+            return recorded;
+        });
+    }
+
+    /** A machine's mirrored recovery points, newest first. */
+    public Page<MirroredPoint> points(String machineId, int offset, int limit) throws SQLException {
+        Page.check(offset, limit);
+        machine(machineId);
+        try (Connection c = catalogue.connection()) {
+            String from = " FROM recovery_points r JOIN disks d ON d.id = r.disk_id WHERE d.machine_id = ?";
+            long total;
+            try (PreparedStatement ps = c.prepareStatement("SELECT COUNT(DISTINCT r.point_id)" + from)) {
+                ps.setString(1, machineId);
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    total = rs.getLong(1);
+                }
+            }
+            Map<String, MirroredPoint> byId = new LinkedHashMap<>();
+            try (PreparedStatement ps = c.prepareStatement("SELECT r.point_id, r.group_id, r.point_time, r.kind, r.tag, "
+                    + "r.disk_id" + from + " ORDER BY r.point_time DESC, r.point_id, r.disk_id")) {
+                ps.setString(1, machineId);
+                try (ResultSet rs = ps.executeQuery()) {
+                    int index = -1;
+                    while (rs.next()) {
+                        String id = rs.getString(1);
+                        MirroredPoint p = byId.get(id);
+                        if (p == null) {
+                            index++;
+                            if (index < offset) {
+                                byId.put(id, new MirroredPoint(id, null, null, null, null, null)); // skipped
+                                continue;
+                            }
+                            if (index >= offset + limit) {
+                                break;
+                            }
+                            p = new MirroredPoint(id, rs.getString(2), Sql.instant(rs, "point_time"), rs.getString(4),
+                                    rs.getString(5), List.of());
+                        }
+                        if (p.group() == null) {
+                            continue;
+                        }
+                        List<String> disks = new ArrayList<>(p.disks());
+                        disks.add(rs.getString(6));
+                        byId.put(id, new MirroredPoint(p.id(), p.group(), p.time(), p.kind(), p.tag(), disks));
+                    }
+                }
+            }
+            List<MirroredPoint> items = byId.values().stream().filter(p -> p.group() != null).toList();
+            return new Page<>(items, total, offset, limit);
+        }
+    }
+
     // ---- jobs
 
     /** Jobs newest first, of one machine and/or in one state when those are not null. */

@@ -31,6 +31,7 @@ import org.secondsite.configserver.internal.ConfigServer;
 import org.secondsite.configserver.internal.ConfigServerService;
 import org.secondsite.configserver.internal.ConfigServerException;
 import org.secondsite.configserver.internal.catalogue.Heartbeat;
+import org.secondsite.configserver.internal.protection.MirroredPoint;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -53,7 +54,12 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 @JaxrsApplicationSelect(Appliance.REST_APPLICATION_SELECT)
 @Path("heartbeats")
 public class HeartbeatsResource {
-    static final Set<String> FIELDS = Set.of("componentId", "time", "metrics", "appliedRevision", "applyError");
+    static final Set<String> FIELDS = Set.of("componentId", "time", "metrics", "appliedRevision", "applyError",
+            "points");
+    static final Set<String> POINTS = Set.of("oldest", "items");
+    static final Set<String> POINT = Set.of("id", "group", "time", "kind", "tag");
+    /** Recovery points one heartbeat may carry (the link sends at most 1,000 and catches up over several). */
+    static final int MAX_POINTS = 1000;
     /** The longest apply error kept. */
     static final int MAX_APPLY_ERROR = 2000;
     static final Set<String> METRICS = Set.of("backlogBytes", "disks", "spoolFreePercent", "cpuLoad",
@@ -104,7 +110,7 @@ public class HeartbeatsResource {
                 throw ConfigServerException.invalid("applyError", "applyError is longer than " + MAX_APPLY_ERROR
                         + " characters");
             }
-            ConfigServer.HeartbeatAnswer answer = server.heartbeat(hb, applied, applyError);
+            ConfigServer.HeartbeatAnswer answer = server.heartbeat(hb, applied, applyError, points(o));
             return Response.ok(Views.HeartbeatAnswer.of(hb.componentId(), answer)).build();
         });
     }
@@ -123,6 +129,56 @@ public class HeartbeatsResource {
         return Rest.answer(() -> Response.ok(Views.HeartbeatView.of(server.latestHeartbeat(componentId))).build());
     }
 
+    /** The recovery points of a master target's heartbeat, or null when it carries none. */
+    static ConfigServer.PointsReport points(ObjectNode o) {
+        ObjectNode p = Rest.objectField(o, "", "points", POINTS, false);
+        if (p == null) {
+            return null;
+        }
+        Instant oldest = p.hasNonNull("oldest") ? instant("points.oldest", Rest.requiredString(p, "points.", "oldest"))
+                : null;
+        ArrayNode array = Rest.arrayField(p, "points.", "items", MAX_POINTS);
+        List<MirroredPoint> items = new ArrayList<>(array.size());
+        for (int i = 0; i < array.size(); i++) {
+            String at = "points.items[" + i + "].";
+            if (!array.get(i).isObject()) {
+                throw ConfigServerException.invalid("points.items[" + i + "]", "points.items[" + i + "] must be an object");
+            }
+            ObjectNode n = Rest.onlyFields((ObjectNode) array.get(i), at, POINT);
+            String id = Rest.requiredString(n, at, "id");
+            String group = Rest.requiredString(n, at, "group");
+            String kind = Rest.requiredString(n, at, "kind");
+            String tag = Rest.optionalString(n, at, "tag", null);
+            if (id.isEmpty() || id.length() > 128) {
+                throw ConfigServerException.invalid(at + "id", at + "id must be 1-128 characters");
+            }
+            if (!org.secondsite.configserver.internal.catalogue.Policy.ID.matcher(group).matches()) {
+                throw ConfigServerException.invalid(at + "group", at + "group '" + group + "' is not a group id");
+            }
+            if (!MirroredPoint.KINDS.contains(kind)) {
+                throw ConfigServerException.invalid(at + "kind", at + "kind must be crash or app, was '" + kind + "'");
+            }
+            if (tag != null && tag.length() > 200) {
+                throw ConfigServerException.invalid(at + "tag", at + "tag is longer than 200 characters");
+            }
+            items.add(new MirroredPoint(id, group, instant(at + "time", Rest.requiredString(n, at, "time")), kind, tag,
+                    null));
+        }
+        if (oldest == null && !items.isEmpty()) {
+            throw ConfigServerException.invalid("points.oldest", "points.oldest is required when points are listed");
+        }
+        return new ConfigServer.PointsReport(oldest, items);
+    }
+
+    private static Instant instant(String field, String text) {
+        try {
+            return Instant.parse(text);
+        } catch (DateTimeParseException e) {
+            throw ConfigServerException.invalid(field, field + " '" + (text.length() > 40 ? text.substring(0, 40) + "..."
+                    : text) + "' is not an ISO-8601 instant such as 2030-01-01T12:00:00Z");
+        }
+    }
+
     /** A heartbeat from a request body: types checked here, ranges by {@link Heartbeat#validate}. */
     static Heartbeat parse(String body) {
         return parse(Rest.object(body, FIELDS, MAX_BODY_CHARS));
@@ -131,13 +187,7 @@ public class HeartbeatsResource {
     private static Heartbeat parse(ObjectNode o) {
         String componentId = Rest.requiredString(o, "componentId");
         String timeText = Rest.requiredString(o, "time");
-        Instant time;
-        try {
-            time = Instant.parse(timeText);
-        } catch (DateTimeParseException e) {
-            throw ConfigServerException.invalid("time", "time '" + (timeText.length() > 40 ? timeText.substring(0, 40)
-                    + "..." : timeText) + "' is not an ISO-8601 instant such as 2030-01-01T12:00:00Z");
-        }
+        Instant time = instant("time", timeText);
         ObjectNode m = Rest.objectField(o, "", "metrics", METRICS, true);
         String mp = "metrics.";
         long backlog = Rest.requiredLong(m, mp, "backlogBytes");

@@ -88,6 +88,18 @@ public class MachinesResource {
         return Rest.answer(() -> Response.ok(Views.MachineView.of(server.machine(id))).build());
     }
 
+    @GET
+    @Path("{id}/points")
+    @Produces(MediaType.APPLICATION_JSON)
+    @RolesAllowed(Appliance.ROLE_VIEWER)
+    @ApiDoc(summary = "The machine's recovery points as mirrored from its master target, newest first",
+            response = Views.PageView.class)
+    public Response points(@PathParam("id") String id, @QueryParam("offset") @DefaultValue("0") int offset,
+                           @QueryParam("limit") @DefaultValue("50") int limit) {
+        return Rest.answer(() -> Response.ok(Views.PageView.of(server.points(id, offset, limit), Views.PointView::of))
+                .build());
+    }
+
     @POST
     @Path("{id}/protect")
     @Consumes(MediaType.APPLICATION_JSON)

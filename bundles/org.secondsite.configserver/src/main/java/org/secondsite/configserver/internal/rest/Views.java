@@ -19,6 +19,7 @@ import org.secondsite.configserver.internal.catalogue.Heartbeat;
 import org.secondsite.configserver.internal.catalogue.Policy;
 import org.secondsite.configserver.internal.protection.Job;
 import org.secondsite.configserver.internal.protection.Machine;
+import org.secondsite.configserver.internal.protection.MirroredPoint;
 
 /** The JSON documents of the configuration server's resources (times as ISO-8601 strings). */
 public final class Views {
@@ -90,6 +91,12 @@ public final class Views {
             return new JobView(j.id(), j.kind(), j.machineId(), j.state(), j.progress(), j.error(), j.createdBy(),
                     iso(j.createdAt()), iso(j.updatedAt()), j.steps().stream().map(s -> new StepView(s.ordinal(),
                             s.name(), s.state(), s.progress(), s.error(), iso(s.startedAt()), iso(s.endedAt()))).toList());
+        }
+    }
+
+    public record PointView(String id, String group, String time, String kind, String tag, List<String> disks) {
+        static PointView of(MirroredPoint p) {
+            return new PointView(p.id(), p.group(), iso(p.time()), p.kind(), p.tag(), p.disks());
         }
     }
 

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -307,6 +308,40 @@ class ProtectionTest {
         assertEquals(0, f.server.jobs(null, Job.RUNNING, 0, 10).total());
         assertEquals(ConfigServerException.Kind.INVALID, assertThrows(ConfigServerException.class,
                 () -> f.server.jobs(null, "sleeping", 0, 10)).kind());
+    }
+
+    @Test
+    void recoveryPointsOfAMasterTargetAreMirroredPerMachineAndPrunedWithItsRetention() throws Exception {
+        protectFully("web01", "web01:disk0", "web01:disk1");
+        Instant t0 = Instant.parse("2030-01-01T01:00:00Z");
+        List<MirroredPoint> first = List.of(
+                new MirroredPoint("p1", "web01", t0, "crash", null, null),
+                new MirroredPoint("p2", "web01", t0.plusSeconds(1), "app", "before-upgrade", null),
+                new MirroredPoint("q1", "unknown-group", t0.plusSeconds(1), "crash", null, null));
+        f.server.heartbeat(new Heartbeat("mt-1", f.clock.instant(), 0, null, null, null, List.of()), null, null,
+                new ConfigServer.PointsReport(t0, first));
+        var page = f.server.points("web01", 0, 10);
+        assertEquals(2, page.total(), "the point of a group the catalogue does not know is skipped");
+        assertEquals("p2", page.items().get(0).id(), "newest first");
+        assertEquals("before-upgrade", page.items().get(0).tag());
+        assertEquals(List.of("web01:disk0", "web01:disk1"), page.items().get(0).disks());
+        // Reported again (an overlap) and a new one; the oldest pruned by the master target's retention
+        f.server.heartbeat(new Heartbeat("mt-1", f.clock.instant(), 0, null, null, null, List.of()), null, null,
+                new ConfigServer.PointsReport(t0.plusSeconds(1), List.of(first.get(1),
+                        new MirroredPoint("p3", "web01", t0.plusSeconds(2), "crash", null, null))));
+        assertEquals(List.of("p3", "p2"), f.server.points("web01", 0, 10).items().stream().map(MirroredPoint::id)
+                .toList());
+        assertEquals(List.of("p2"), f.server.points("web01", 1, 1).items().stream().map(MirroredPoint::id).toList());
+        // Only master targets report points
+        assertEquals("points", assertThrows(ConfigServerException.class, () -> f.server.heartbeat(new Heartbeat(
+                "agent-1", f.clock.instant(), 0, null, null, null, List.of()), null, null,
+                new ConfigServer.PointsReport(null, List.of()))).field());
+        // A master target that lists nothing any more
+        f.server.heartbeat(new Heartbeat("mt-1", f.clock.instant(), 0, null, null, null, List.of()), null, null,
+                new ConfigServer.PointsReport(null, List.of()));
+        assertEquals(0, f.server.points("web01", 0, 10).total());
+        assertEquals(ConfigServerException.Kind.NOT_FOUND, assertThrows(ConfigServerException.class,
+                () -> f.server.points("nope", 0, 10)).kind());
     }
 
     @Test

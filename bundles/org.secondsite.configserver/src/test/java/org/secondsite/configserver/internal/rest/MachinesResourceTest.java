@@ -119,6 +119,34 @@ class MachinesResourceTest {
     }
 
     @Test
+    void aMasterTargetsPointsAreReadBackPerMachineAndBadOnesNameTheField() throws Exception {
+        machines.protect("web01", PROTECT, as("olga"));
+        String beat = "{\"componentId\":\"mt-1\",\"time\":\"2030-01-01T00:00:05Z\",\"metrics\":{\"backlogBytes\":0},"
+                + "\"points\":";
+        String ok = "{\"oldest\":\"2030-01-01T00:00:01Z\",\"items\":[{\"id\":\"p1\",\"group\":\"web01\","
+                + "\"time\":\"2030-01-01T00:00:01Z\",\"kind\":\"app\",\"tag\":\"nightly\"}]}";
+        body(heartbeats.post(beat + ok + "}", as("component:mt-1")), 200);
+        JsonNode points = body(machines.points("web01", 0, 10), 200);
+        assertEquals(1, points.get("total").asLong());
+        assertEquals("nightly", points.at("/items/0/tag").asText());
+        assertEquals("web01:disk0", points.at("/items/0/disks/0").asText());
+        String[][] bad = {
+            {ok.replace("\"app\"", "\"warm\""), "points.items[0].kind"},
+            {ok.replace("\"time\":\"2030-01-01T00:00:01Z\"", "\"time\":\"yesterday\""), "points.items[0].time"},
+            {ok.replace("\"oldest\":\"2030-01-01T00:00:01Z\",", ""), "points.oldest"},
+            {ok.replace("\"tag\"", "\"label\""), "points.items[0].label"},
+            {"[]", "points"},
+        };
+        for (String[] b : bad) {
+            assertEquals(b[1], body(heartbeats.post(beat + b[0] + "}", as("component:mt-1")), 400).get("field").asText(),
+                    b[0]);
+        }
+        String agentBeat = beat.replace("mt-1", "agent-1") + ok + "}";
+        assertEquals("points", body(heartbeats.post(agentBeat, as("component:agent-1")), 400).get("field").asText());
+        body(machines.points("nope", 0, 10), 404);
+    }
+
+    @Test
     void badProtectBodiesNameTheField() {
         assertEquals("disk", body(machines.protect("web01", PROTECT.replace("\"disks\"", "\"disk\""), as("o")), 400)
                 .get("field").asText());

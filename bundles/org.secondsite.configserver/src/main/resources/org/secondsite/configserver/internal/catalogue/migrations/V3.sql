@@ -15,3 +15,5 @@ ALTER TABLE job_steps ADD COLUMN wait_component VARCHAR(64);
 ALTER TABLE job_steps ADD COLUMN wait_revision BIGINT;
 CREATE INDEX jobs_created ON jobs (created_at);
 ALTER TABLE disk_health ADD COLUMN resync_percent INT;
+ALTER TABLE recovery_points ADD COLUMN point_id VARCHAR(128);
+CREATE INDEX recovery_points_mt ON recovery_points (master_target_id, point_id);
