@@ -140,6 +140,10 @@ public final class P6 {
         long measureTo = measureFrom + measured.toNanos();
         long periodNanos = interval.toNanos();
         int total = ids.size();
+        // Like a component's link, each simulated component reports the desired-state revision it was
+        // given (read from the previous answer), so the server sends the document once, not every time.
+        java.util.concurrent.ConcurrentHashMap<String, Long> applied = new java.util.concurrent.ConcurrentHashMap<>();
+        java.util.regex.Pattern revision = java.util.regex.Pattern.compile("\"desiredRevision\":(\\d+)");
         for (int i = 0; i < total; i++) {
             String id = ids.get(i);
             boolean ps = i >= agents;
@@ -147,13 +151,19 @@ public final class P6 {
             boolean lagging = !ps && i % 100 == 7;
             long offset = periodNanos * i / total;
             timers.scheduleAtFixedRate(() -> {
-                String body = heartbeat(id, ps, lagging, disks);
+                String body = heartbeat(id, ps, lagging, disks, applied.getOrDefault(id, 0L));
                 long t0 = System.nanoTime();
                 client.sendAsync(HttpRequest.newBuilder(URI.create(base + "heartbeats"))
                         .header("Content-Type", "application/json")
                         .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString())
-                        .whenComplete((r, e) -> beats.record(t0, System.nanoTime(), measureFrom, measureTo,
-                                e == null && r.statusCode() == 200 && r.body().contains("\"stored\":true")));
+                        .whenComplete((r, e) -> {
+                            beats.record(t0, System.nanoTime(), measureFrom, measureTo,
+                                    e == null && r.statusCode() == 200 && r.body().contains("\"stored\":true"));
+                            java.util.regex.Matcher m = e == null ? null : revision.matcher(r.body());
+                            if (m != null && m.find()) {
+                                applied.put(id, Long.parseLong(m.group(1)));
+                            }
+                        });
             }, startNanos - System.nanoTime() + offset, periodNanos, TimeUnit.NANOSECONDS);
         }
         long listPeriod = (long) (1e9 / listsPerSecond);
@@ -230,11 +240,12 @@ public final class P6 {
                 .mapToLong(java.lang.management.GarbageCollectorMXBean::getCollectionTime).sum();
     }
 
-    private static String heartbeat(String id, boolean ps, boolean lagging, int disks) {
+    private static String heartbeat(String id, boolean ps, boolean lagging, int disks, long appliedRevision) {
         ThreadLocalRandom r = ThreadLocalRandom.current();
         StringBuilder b = new StringBuilder(256 + disks * 200);
         b.append("{\"componentId\":\"").append(id).append("\",\"time\":\"").append(Instant.now())
-                .append("\",\"metrics\":{\"backlogBytes\":").append(r.nextLong(1L << 30))
+                .append("\",\"appliedRevision\":").append(appliedRevision)
+                .append(",\"metrics\":{\"backlogBytes\":").append(r.nextLong(1L << 30))
                 .append(",\"cpuLoad\":").append(r.nextInt(400) / 100.0)
                 .append(",\"memoryUsedBytes\":").append(r.nextLong(1L << 31, 1L << 32));
         if (ps) {
