@@ -327,6 +327,7 @@ public class ConsoleBrowserIT {
         assertTrue("a feature the role includes has no uninstall button",
                 lz4.findElements(By.cssSelector("button[data-uninstall]")).isEmpty());
         assertTrue(browser.findElements(By.cssSelector("#feature-table tr[data-feature='secondsite-agent']")).isEmpty());
+        ((JavascriptExecutor) browser).executeScript("document.getElementById('h-features').scrollIntoView();");
         shot("11-plugin-features");
     }
 
