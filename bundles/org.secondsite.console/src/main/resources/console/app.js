@@ -47,7 +47,10 @@
 
   function fieldOf(detail) {
     const m = /(?:field|query parameter) '([^']+)'/.exec(detail || '');
-    return m ? m[1] : null;
+    if (m) return m[1];
+    // "no registered component 'x' (agentId)", "no policy 'gold' (policyId)": the field in parentheses at the end.
+    const t = /\(([A-Za-z][A-Za-z0-9]*(?:\[\d+\])?(?:\.[A-Za-z0-9]+)*)\)\s*$/.exec(detail || '');
+    return t ? t[1] : null;
   }
   function fmtBytes(n) {
     if (n === null || n === undefined || isNaN(n)) return '–';
@@ -163,32 +166,53 @@
       if (submit.disabled) return;
       submit.disabled = true;
       submit.setAttribute('aria-busy', 'true');
-      form.querySelectorAll('.field-error').forEach(p => { p.textContent = ''; });
-      form.querySelectorAll('[aria-invalid]').forEach(i => i.removeAttribute('aria-invalid'));
-      const general = form.querySelector('.form-error');
-      general.textContent = '';
+      clearErrors(form);
       const values = {};
       new FormData(form).forEach((v, k) => { values[k] = String(v).trim(); });
       try {
         await fn(values);
       } catch (e) {
         if (e.expired) return; // back on the login page already
-        const name = e instanceof ApiError ? e.field : null;
-        const input = name ? form.querySelector('[name="' + CSS.escape(name) + '"]') : null;
-        const text = e instanceof ApiError ? (e.detail || e.title) : String(e);
-        if (input) {
-          input.setAttribute('aria-invalid', 'true');
-          const p = form.querySelector('#' + CSS.escape(input.getAttribute('aria-describedby') || ''));
-          if (p) p.textContent = (e.title ? e.title + ': ' : '') + text;
-          input.focus();
-        } else {
-          general.textContent = e instanceof ApiError ? e.title + ': ' + text : text;
-        }
+        const input = placeError(form, e);
+        if (input) input.focus();
       } finally {
         submit.disabled = false;
         submit.removeAttribute('aria-busy');
       }
     });
+  }
+  function clearErrors(form) {
+    form.querySelectorAll('.field-error').forEach(p => { p.textContent = ''; });
+    form.querySelectorAll('[aria-invalid]').forEach(i => i.removeAttribute('aria-invalid'));
+    const general = form.querySelector('.form-error');
+    if (general) general.textContent = '';
+  }
+  /**
+   * Shows an error next to the input its problem details name: the input of that name
+   * ("disks[1].source"), else the first input under it ("disks[0].options" → "disks[0].options.listen"),
+   * else an element marked data-field, trying shorter paths ("disks[3].source" → "disks[3]" → "disks");
+   * otherwise in the form's general error line. Returns the input chosen, or null.
+   */
+  function placeError(form, e) {
+    const text = e instanceof ApiError ? (e.detail || e.title) : String(e);
+    let name = e instanceof ApiError ? e.field : null;
+    let input = null;
+    while (name && !input) {
+      const q = CSS.escape(name);
+      input = form.querySelector('[name="' + q + '"]') || form.querySelector('[name^="' + q + '."]')
+        || form.querySelector('[data-field="' + q + '"]');
+      if (!input) { const cut = name.search(/[.[][^.[]*$/); name = cut > 0 ? name.slice(0, cut) : null; }
+    }
+    const p = input ? (input.getAttribute('aria-describedby') || '').split(/\s+/).map(id => id && document.getElementById(id))
+      .find(el => el && el.classList.contains('field-error')) : null;
+    if (input && p) {
+      input.setAttribute('aria-invalid', 'true');
+      p.textContent = (e.title ? e.title + ': ' : '') + text;
+      return input;
+    }
+    const general = form.querySelector('.form-error');
+    general.textContent = e instanceof ApiError ? e.title + ': ' + text : text;
+    return null;
   }
   function field(name, label, attrs) {
     const id = 'f-' + name;
@@ -196,14 +220,15 @@
   }
 
   // ---------- router ----------
-  const pages = {dashboard, disk, points, alerts, policies, plugins};
+  const pages = {dashboard, disk, points, machines, jobs, protect, alerts, policies, plugins};
 
   function route() {
     if (current && current.dispose) current.dispose();
     current = null;
     clearInterval(timer);
     banner('');
-    const parts = location.hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
+    // "#/jobs/12?machine=web-01": the page and its arguments; a page reads its query from location.hash.
+    const parts = location.hash.replace(/^#\/?/, '').split('?')[0].split('/').map(decodeURIComponent);
     const top = document.getElementById('top');
     if (!session) {
       top.hidden = true;
@@ -214,6 +239,7 @@
     document.getElementById('who').textContent = session.user + ' (' + session.roles.join(', ') + ')';
     let name = parts[0] || 'dashboard';
     if (name === 'login' || !pages[name]) { name = 'dashboard'; history.replaceState(null, '', '#/dashboard'); }
+    document.querySelectorAll('#nav .needs-act').forEach(li => { li.hidden = !canAct(); });
     document.querySelectorAll('#nav a').forEach(a => {
       if (a.dataset.page === (name === 'disk' ? 'dashboard' : name)) a.setAttribute('aria-current', 'page');
       else a.removeAttribute('aria-current');
@@ -564,6 +590,313 @@
     }
   });
 
+  // ---------- machines ----------
+  const MACHINE_KINDS = ['vmware', 'physical-linux', 'physical-windows'];
+  function machineStatePill(s) {
+    return pill(s, s === 'protected' ? 'ok' : s === 'unprotected' ? 'muted' : 'warn');
+  }
+  /** Starts a job (202) and shows it: the jobs page with that job open. */
+  async function startJob(method, path, body) {
+    const job = await api(method, path, body);
+    location.hash = '#/jobs/' + job.id;
+    return job;
+  }
+  function machines() {
+    const acting = canAct();
+    set(main, html`<h1>Machines</h1>
+      ${acting ? html`<p><a class="button act" id="protect-start" href="#/protect">Protect a machine</a></p>` : raw('')}
+      <section class="card"><div id="machine-list">Loading…</div></section>
+      ${acting ? html`<section class="card"><h2>Change a machine's policy</h2><form class="inline" id="machine-policy-form" novalidate>
+        <div><label for="mp-machine">Machine</label><select id="mp-machine" name="machine" aria-describedby="mp-machine-err"></select><p class="field-error" id="mp-machine-err"></p></div>
+        <div><label for="mp-policy">Policy</label><select id="mp-policy" name="policyId" aria-describedby="mp-policy-err"></select><p class="field-error" id="mp-policy-err"></p></div>
+        <div><button type="submit" class="act" id="machine-policy-submit">Change policy</button><p class="form-error" role="alert"></p></div>
+      </form></section>` : raw('')}`);
+    const list = $('#machine-list');
+    list.addEventListener('click', ev => {
+      const b = ev.target.closest('button.act');
+      if (!b || ev.detail > 1) return;
+      const id = b.dataset.machine;
+      if (b.dataset.unprotect !== undefined) {
+        if (!confirm('Stop replicating machine ' + id + '? Its replicas stay.')) return;
+        act(b, () => startJob('POST', '/machines/' + encodeURIComponent(id) + '/unprotect'));
+      } else if (b.dataset.resync !== undefined) {
+        const disks = b.dataset.disk ? [b.dataset.disk] : undefined;
+        act(b, () => startJob('POST', '/machines/' + encodeURIComponent(id) + '/resync', disks ? {disks} : {}));
+      }
+    });
+    if (acting) {
+      bindForm($('#machine-policy-form'), async v => {
+        if (!v.machine) throw new ApiError(400, 'Bad Request', 'choose a machine', 'machine');
+        await startJob('PUT', '/machines/' + encodeURIComponent(v.machine) + '/policy', {policyId: v.policyId});
+      });
+    }
+    return {refresh: async () => {
+      const [page, pols] = await Promise.all([api('GET', '/machines?limit=200'),
+        acting ? api('GET', '/policies?limit=200') : Promise.resolve(null)]);
+      set(list, page.items.length ? html`<p class="muted">${page.total} machine(s)${page.total > page.items.length ? ', first ' + page.items.length + ' listed' : ''}.</p>
+        <table class="responsive" id="machine-table"><thead><tr><th>Machine</th><th>Kind</th><th>State</th><th>Agent</th><th>Process server</th>
+        <th>Master target</th><th>Group</th><th>Policy</th><th>Disks</th><th>Since</th><th>Actions</th></tr></thead><tbody>
+        ${page.items.map(m => html`<tr data-machine="${m.id}">${td('Machine', html`<strong>${m.id}</strong>${m.name && m.name !== m.id ? html`<br><span class="muted">${m.name}</span>` : raw('')}`)}
+          ${td('Kind', m.kind)}${td('State', machineStatePill(m.state))}${td('Agent', m.agentId)}${td('Process server', m.processServerId)}
+          ${td('Master target', m.masterTargetId)}${td('Group', m.group)}${td('Policy', m.policyId)}
+          ${td('Disks', html`<ul class="plain">${m.disks.map(d => html`<li><code>${d.diskId}</code> ${d.source} <span class="muted">(${d.driver}${d.sizeBytes ? ', ' + fmtBytes(d.sizeBytes) : ''}${d.resyncRequests ? ', ' + d.resyncRequests + ' resync(s)' : ''})</span>
+              ${acting && m.state === 'protected' ? html`<button type="button" class="act secondary small" data-resync data-machine="${m.id}" data-disk="${d.diskId}" aria-label="Resync disk ${d.diskId}">Resync</button>` : raw('')}</li>`)}</ul>`)}
+          ${td('Since', fmtTime(m.createdAt))}
+          ${td('Actions', html`<span class="actions"><a href="#/jobs?machine=${encodeURIComponent(m.id)}" data-jobs-of="${m.id}">Jobs</a>
+            ${acting && m.state === 'protected' ? html`<button type="button" class="act secondary" data-resync data-machine="${m.id}">Resync all</button>` : raw('')}
+            ${acting && m.state !== 'unprotected' ? html`<button type="button" class="act danger" data-unprotect data-machine="${m.id}">Unprotect</button>` : raw('')}</span>`)}</tr>`)}</tbody></table>`
+        : html`<p class="muted">No machine is protected yet.${acting ? ' Use “Protect a machine”.' : ''}</p>`);
+      if (acting) {
+        keepOptions($('#mp-machine'), page.items.map(m => m.id), 'no machine');
+        keepOptions($('#mp-policy'), pols.items.map(p => p.id), 'no policy');
+      }
+    }};
+  }
+  /** Replaces a select's options when they changed, keeping the chosen value. */
+  function keepOptions(select, values, none) {
+    if (!select) return;
+    const key = values.join('\n');
+    if (select.dataset.options === key) return;
+    select.dataset.options = key;
+    const keep = select.value;
+    set(select, values.length ? html`${values.map(v => html`<option${raw(v === keep ? ' selected' : '')}>${v}</option>`)}`
+      : html`<option value="">${none}</option>`);
+  }
+
+  // ---------- jobs ----------
+  function jobStatePill(s) { return pill(s, s === 'succeeded' ? 'ok' : s === 'failed' ? 'bad' : 'warn'); }
+  function progressBar(what, p) {
+    const v = Math.max(0, Math.min(100, p || 0));
+    return html`<progress max="100" value="${v}" aria-label="${what} ${v} percent"></progress> ${v}%`;
+  }
+  function stepsTable(job) {
+    return job.steps.length ? html`<table class="steps-table"><thead><tr><th class="num">#</th><th>Step</th><th>State</th><th>Progress</th><th>Started</th><th>Ended</th><th>Error</th></tr></thead><tbody>
+      ${job.steps.map(s => html`<tr data-step="${s.ordinal}">${td('#', s.ordinal, 'num')}${td('Step', s.name)}${td('State', jobStatePill(s.state))}
+        ${td('Progress', progressBar('step ' + s.name, s.progress))}${td('Started', fmtTime(s.startedAt))}${td('Ended', fmtTime(s.endedAt))}
+        ${td('Error', s.error ? html`<span class="bad">${s.error}</span>` : '')}</tr>`)}</tbody></table>`
+      : html`<p class="muted">No step.</p>`;
+  }
+  function jobs(args) {
+    const params = new URLSearchParams(location.hash.split('?')[1] || '');
+    const focus = /^\d+$/.test(args[0] || '') ? args[0] : null;
+    const open = new Set(focus ? [focus] : []);
+    set(main, html`<h1>Jobs</h1>
+      ${focus ? html`<section class="card" id="job-detail" aria-live="polite">Loading job ${focus}…</section>` : raw('')}
+      <section class="card"><form class="inline" id="job-filter" role="search" aria-label="Filter jobs">
+        <div><label for="jf-machine">Machine</label><input id="jf-machine" name="machine" value="${params.get('machine') || ''}" placeholder="all machines"></div>
+        <div><label for="jf-state">State</label><select id="jf-state" name="state"><option value="">any</option>
+          ${['running', 'succeeded', 'failed'].map(s => html`<option${raw(params.get('state') === s ? ' selected' : '')}>${s}</option>`)}</select></div>
+        <div><button type="submit" class="secondary">Filter</button></div></form>
+        <div id="job-list">Loading…</div></section>`);
+    $('#job-filter').addEventListener('submit', ev => { ev.preventDefault(); tick(); });
+    $('#jf-state').addEventListener('change', () => tick());
+    const list = $('#job-list');
+    list.addEventListener('click', ev => {
+      const b = ev.target.closest('button[data-toggle-job]');
+      if (!b) return;
+      const id = b.dataset.toggleJob;
+      const row = document.getElementById('job-steps-' + id);
+      const show = !open.has(id);
+      if (show) open.add(id); else open.delete(id);
+      b.setAttribute('aria-expanded', String(show));
+      if (row) row.hidden = !show;
+    });
+    return {refresh: async () => {
+      const machine = $('#jf-machine').value.trim();
+      const state = $('#jf-state').value;
+      const q = '?limit=50' + (machine ? '&machine=' + encodeURIComponent(machine) : '') + (state ? '&state=' + state : '');
+      const [page, one] = await Promise.allSettled([api('GET', '/jobs' + q), focus ? api('GET', '/jobs/' + focus) : Promise.resolve(null)]);
+      if (focus) {
+        const card = $('#job-detail');
+        if (one.status === 'rejected') set(card, errorBox(one.reason));
+        else {
+          const j = one.value;
+          set(card, html`<h2>Job ${j.id}: ${j.kind} of machine <a href="#/machines">${j.machineId}</a></h2>
+            <p>${jobStatePill(j.state)} ${progressBar('job ' + j.id, j.progress)}
+              <span class="muted">started by ${j.createdBy} at ${fmtTime(j.createdAt)}, updated ${fmtTime(j.updatedAt)}</span></p>
+            ${j.error ? html`<p class="form-error job-error" role="alert">The job failed: ${j.error}</p>` : raw('')}
+            ${stepsTable(j)}`);
+          card.dataset.state = j.state;
+        }
+      }
+      if (page.status === 'rejected') { set(list, errorBox(page.reason)); return; }
+      const p = page.value;
+      set(list, p.items.length ? html`<p class="muted">${p.total} job(s)${p.total > p.items.length ? ', newest ' + p.items.length + ' listed' : ''}.</p>
+        <table class="responsive" id="job-table"><thead><tr><th class="num">Id</th><th>Kind</th><th>Machine</th><th>State</th><th>Progress</th>
+        <th>Started by</th><th>Created</th><th>Updated</th><th>Steps</th></tr></thead><tbody>
+        ${p.items.map(j => { const id = String(j.id); const shown = open.has(id); return html`<tr data-job="${id}" data-state="${j.state}"${raw(id === focus ? ' class="current"' : '')}>
+          ${td('Id', html`<a href="#/jobs/${id}">${id}</a>`, 'num')}${td('Kind', j.kind)}${td('Machine', j.machineId)}
+          ${td('State', html`${jobStatePill(j.state)}${j.error ? html`<div class="bad job-error">${j.error}</div>` : raw('')}`)}
+          ${td('Progress', progressBar('job ' + id, j.progress))}${td('Started by', j.createdBy)}${td('Created', fmtTime(j.createdAt))}
+          ${td('Updated', fmtTime(j.updatedAt))}
+          ${td('Steps', html`<button type="button" class="secondary small" data-toggle-job="${id}" aria-expanded="${String(shown)}" aria-controls="job-steps-${id}">${j.steps.length} step(s)</button>`)}</tr>
+          <tr class="steps-row" id="job-steps-${id}"${raw(shown ? '' : ' hidden')}><td colspan="9">${stepsTable(j)}</td></tr>`; })}</tbody></table>`
+        : html`<p class="muted">No job${machine || state ? ' matches the filter' : ' yet'}.</p>`);
+    }};
+  }
+
+  // ---------- protect wizard ----------
+  const ROLE_INPUTS = [['agentId', 'agent', 'Agent'], ['processServerId', 'process-server', 'Process server'],
+    ['masterTargetId', 'master-target', 'Master target']];
+  function protect(args) {
+    if (!canAct()) {
+      set(main, html`<h1>Protect a machine</h1><p class="card">Protecting a machine needs the operator or admin role; you can follow
+        <a href="#/machines">machines</a> and <a href="#/jobs">jobs</a>.</p>`);
+      return {refresh: async () => {}};
+    }
+    const STEPS = ['Machine', 'Components', 'Disks', 'Policy', 'Review'];
+    let step = 0;
+    let started = false;
+    set(main, html`<h1>Protect a machine</h1>
+      <ol class="wizard-steps" id="wizard-steps">${STEPS.map((s, i) => html`<li data-step="${i}">${i + 1}. ${s}</li>`)}</ol>
+      <form id="protect-form" class="card wizard" novalidate aria-labelledby="wizard-legend">
+        <fieldset data-step="0"><legend>Step 1: the machine</legend><div class="form-grid">
+          ${field('machineId', 'Machine id', 'required maxlength="64" placeholder="web-01" value="' + esc(args[0] || '') + '"')}
+          ${field('name', 'Display name (optional)', 'maxlength="200" placeholder="Web server 1"')}
+          <div><label for="f-kind">Kind</label><select id="f-kind" name="kind" aria-describedby="f-kind-err"><option value="">not set</option>
+            ${MACHINE_KINDS.map(k => html`<option>${k}</option>`)}</select><p class="field-error" id="f-kind-err"></p></div></div></fieldset>
+        <fieldset data-step="1" hidden><legend>Step 2: agent, process server and master target</legend>
+          <p class="muted">Pick a registered component (type to filter) or type its id.</p><div class="form-grid">
+          ${ROLE_INPUTS.map(([name, role, label]) => html`<div><label for="f-${name}">${label}</label>
+            <input id="f-${name}" name="${name}" list="dl-${role}" autocomplete="off" aria-describedby="f-${name}-err f-${name}-hint">
+            <datalist id="dl-${role}"></datalist><p class="muted hint" id="f-${name}-hint">Loading…</p><p class="field-error" id="f-${name}-err" aria-live="polite"></p></div>`)}
+          </div></fieldset>
+        <fieldset data-step="2" hidden><legend>Step 3: disks</legend>
+          <table class="responsive disk-rows"><thead><tr><th>Disk id</th><th>Source path (as the agent sees it)</th><th>Capture driver</th><th>Listen (nbd, host:port)</th><th></th></tr></thead>
+            <tbody id="disk-rows"></tbody></table>
+          <datalist id="dl-driver"><option>nbd</option><option>scan</option></datalist>
+          <p><button type="button" class="secondary" id="add-disk" data-field="disks" aria-describedby="disks-err">Add a disk</button></p>
+          <p class="field-error" id="disks-err" aria-live="polite"></p></fieldset>
+        <fieldset data-step="3" hidden><legend>Step 4: policy</legend><div class="form-grid">
+          <div><label for="f-policyId">Replication policy</label><select id="f-policyId" name="policyId" aria-describedby="f-policyId-err"></select>
+            <p class="field-error" id="f-policyId-err" aria-live="polite"></p></div>
+          ${field('group', 'Consistency group (optional; the machine id by default)', 'maxlength="64"')}</div></fieldset>
+        <fieldset data-step="4" hidden><legend>Step 5: review</legend><div id="review"></div></fieldset>
+        <p class="form-error" role="alert"></p>
+        <div class="actions"><button type="button" class="secondary" id="wizard-back">Back</button>
+          <button type="button" id="wizard-next">Next</button>
+          <button type="submit" class="act" id="protect-submit" hidden>Start protection</button></div>
+      </form>`);
+    const form = $('#protect-form');
+    const rows = $('#disk-rows');
+    function diskRow(i) {
+      const id = k => 'd' + i + '-' + k;
+      const input = (k, label, attrs) => html`<td data-label="${label}"><input id="${id(k)}" name="disks[${i}].${k}" aria-label="Disk ${i + 1} ${label}"
+        aria-describedby="${id(k)}-err" ${raw(attrs)}><p class="field-error" id="${id(k)}-err" aria-live="polite"></p></td>`;
+      return html`<tr data-disk-row="${i}">${input('diskId', 'disk id', 'maxlength="128" placeholder="disk-' + i + '"')}
+        ${input('source', 'source path', 'maxlength="1024" placeholder="/dev/sdb"')}
+        ${input('driver', 'capture driver', 'list="dl-driver" value="nbd" maxlength="32"')}
+        <td data-label="listen"><input id="${id('listen')}" name="disks[${i}].options.listen" aria-label="Disk ${i + 1} NBD listen address"
+          aria-describedby="${id('listen')}-err" placeholder="127.0.0.1:0"><p class="field-error" id="${id('listen')}-err" aria-live="polite"></p></td>
+        <td><button type="button" class="secondary small" data-remove-disk aria-label="Remove disk ${i + 1}">Remove</button></td></tr>`;
+    }
+    function addDisk() {
+      rows.insertAdjacentHTML('beforeend', diskRow(rows.children.length).__raw);
+      rows.lastElementChild.querySelector('input').focus();
+    }
+    /** After a removal: rows renumbered so that names stay disks[0..n-1] (the API's error paths). */
+    function renumber() {
+      [...rows.children].forEach((tr, i) => {
+        const values = [...tr.querySelectorAll('input')].map(x => x.value);
+        tr.outerHTML = diskRow(i).__raw;
+        [...rows.children[i].querySelectorAll('input')].forEach((x, k) => { x.value = values[k]; });
+      });
+    }
+    rows.insertAdjacentHTML('beforeend', diskRow(0).__raw);
+    $('#add-disk').addEventListener('click', addDisk);
+    rows.addEventListener('click', ev => {
+      const b = ev.target.closest('button[data-remove-disk]');
+      if (!b) return;
+      b.closest('tr').remove();
+      renumber();
+    });
+    function values() {
+      const v = {};
+      new FormData(form).forEach((x, k) => { v[k] = String(x).trim(); });
+      const body = {agentId: v.agentId, processServerId: v.processServerId, masterTargetId: v.masterTargetId, policyId: v.policyId};
+      if (v.name) body.name = v.name;
+      if (v.kind) body.kind = v.kind;
+      if (v.group) body.group = v.group;
+      body.disks = [...rows.children].map((tr, i) => {
+        const d = {diskId: v['disks[' + i + '].diskId'], source: v['disks[' + i + '].source']};
+        if (v['disks[' + i + '].driver']) d.driver = v['disks[' + i + '].driver'];
+        if (v['disks[' + i + '].options.listen']) d.options = {listen: v['disks[' + i + '].options.listen']};
+        return d;
+      });
+      return {machineId: v.machineId, body};
+    }
+    function go(n) {
+      step = Math.max(0, Math.min(STEPS.length - 1, n));
+      form.querySelectorAll('fieldset[data-step]').forEach(f => { f.hidden = Number(f.dataset.step) !== step; });
+      document.querySelectorAll('#wizard-steps li').forEach(li => {
+        if (Number(li.dataset.step) === step) li.setAttribute('aria-current', 'step'); else li.removeAttribute('aria-current');
+      });
+      $('#wizard-back').hidden = step === 0;
+      $('#wizard-next').hidden = step === STEPS.length - 1;
+      $('#protect-submit').hidden = step !== STEPS.length - 1;
+      if (step === STEPS.length - 1) {
+        const {machineId, body} = values();
+        set($('#review'), html`<table class="review" id="review-table"><tbody>
+          <tr><th>Machine</th><td>${machineId}${body.name ? ' (' + body.name + ')' : ''}${body.kind ? ', ' + body.kind : ''}</td></tr>
+          <tr><th>Agent</th><td>${body.agentId}</td></tr><tr><th>Process server</th><td>${body.processServerId}</td></tr>
+          <tr><th>Master target</th><td>${body.masterTargetId}</td></tr><tr><th>Policy</th><td>${body.policyId}</td></tr>
+          <tr><th>Consistency group</th><td>${body.group || machineId}</td></tr>
+          <tr><th>Disks</th><td><ul class="plain">${body.disks.map(d => html`<li><code>${d.diskId}</code> ${d.source || '(no source)'} via ${d.driver || 'nbd'}${d.options ? ', listen ' + d.options.listen : ''}</li>`)}</ul></td></tr>
+        </tbody></table>`);
+      }
+      const first = form.querySelector('fieldset[data-step="' + step + '"] input, fieldset[data-step="' + step + '"] select, #protect-submit:not([hidden])');
+      if (first) first.focus();
+    }
+    $('#wizard-back').addEventListener('click', () => go(step - 1));
+    $('#wizard-next').addEventListener('click', () => go(step + 1));
+    form.addEventListener('submit', async ev => {
+      ev.preventDefault();
+      if (step < STEPS.length - 1) { go(step + 1); return; } // Enter in a field moves on
+      const submit = $('#protect-submit');
+      // One job per click: disabled while the request runs, and for good once a job started.
+      if (submit.disabled || started) return;
+      submit.disabled = true;
+      submit.setAttribute('aria-busy', 'true');
+      clearErrors(form);
+      try {
+        const {machineId, body} = values();
+        if (!machineId) throw new ApiError(400, 'Bad Request', 'the machine id is required', 'machineId');
+        const job = await api('POST', '/machines/' + encodeURIComponent(machineId) + '/protect', body);
+        started = true;
+        location.hash = '#/jobs/' + job.id;
+      } catch (e) {
+        if (e.expired) return;
+        const input = placeError(form, e);
+        if (input) {
+          const fs = input.closest('fieldset[data-step]');
+          if (fs) go(Number(fs.dataset.step));
+          input.focus();
+        }
+      } finally {
+        if (!started) { submit.disabled = false; submit.removeAttribute('aria-busy'); }
+      }
+    });
+    go(0);
+    return {refresh: async () => {
+      const [comps, pols] = await Promise.allSettled([api('GET', '/components?limit=200'), api('GET', '/policies?limit=200')]);
+      for (const [name, role, label] of ROLE_INPUTS) {
+        const hint = $('#f-' + name + '-hint');
+        if (comps.status === 'rejected') { hint.textContent = 'Components unavailable: ' + comps.reason.message; continue; }
+        const mine = comps.value.items.filter(c => c.role === role && c.state === 'registered');
+        const key = mine.map(c => c.id + '|' + c.lastHeartbeat).join();
+        if (hint.dataset.key === key) continue;
+        hint.dataset.key = key;
+        set($('#dl-' + role), html`${mine.map(c => html`<option value="${c.id}">${c.id}${c.site ? ' (' + c.site + ')' : ''}</option>`)}`);
+        hint.textContent = mine.length ? mine.length + ' registered: ' + mine.map(c => c.id + ' (last heartbeat '
+          + (c.lastHeartbeat ? fmtTime(c.lastHeartbeat) : 'never') + ')').join(', ')
+          : 'No ' + label.toLowerCase() + ' is registered with this configuration server.';
+        const input = $('#f-' + name);
+        if (!input.value && mine.length === 1) input.value = mine[0].id;
+      }
+      if (pols.status === 'fulfilled') keepOptions($('#f-policyId'), pols.value.items.map(p => p.id), 'no policy: create one first');
+    }};
+  }
+
   // ---------- alerts ----------
   function alerts() {
     let activeOnly = true;
@@ -626,13 +959,49 @@
 
   // ---------- plugins ----------
   function plugins() {
-    set(main, html`<h1>Plugins</h1><div id="plugin-list">Loading…</div>`);
+    const admin = isAdmin();
+    set(main, html`<h1>Plugins</h1><div id="plugin-list">Loading…</div>
+      <section class="card" aria-labelledby="h-features"><h2 id="h-features">Plugin features</h2>
+        <p class="muted" id="feature-rule"></p><div id="feature-list">Loading…</div></section>`);
+    const features = $('#feature-list');
+    features.addEventListener('click', ev => {
+      const b = ev.target.closest('button.act');
+      if (!b || ev.detail > 1) return;
+      if (b.dataset.install) {
+        act(b, async () => {
+          const f = await api('POST', '/plugins/features/' + encodeURIComponent(b.dataset.install));
+          banner('Installed ' + f.name + '.', true);
+          await tick();
+        });
+      } else if (b.dataset.uninstall) {
+        if (!confirm('Uninstall plugin feature ' + b.dataset.uninstall + '? Its plugin stops at once; protected disks '
+          + 'that use it stop replicating.')) return;
+        act(b, async () => {
+          const f = await api('DELETE', '/plugins/features/' + encodeURIComponent(b.dataset.uninstall));
+          banner('Uninstalled ' + f.name + '.', true);
+          await tick();
+        });
+      }
+    });
     return {refresh: async () => {
-      const p = await api('GET', '/plugins');
-      set($('#plugin-list'), html`${p.extensionPoints.map(x => html`<section class="card"><h2>${x.id} <span class="muted">(${x.service})</span></h2>
+      const [p, fs] = await Promise.allSettled([api('GET', '/plugins'), api('GET', '/plugins/features')]);
+      if (p.status === 'rejected') set($('#plugin-list'), errorBox(p.reason));
+      else set($('#plugin-list'), html`${p.value.extensionPoints.map(x => html`<section class="card"><h2>${x.id} <span class="muted">(${x.service})</span></h2>
         ${x.plugins.length ? html`<table class="responsive"><thead><tr><th>Name</th><th>Bundle</th><th>Version</th><th>State</th></tr></thead><tbody>
           ${x.plugins.map(q => html`<tr>${td('Name', q.name)}${td('Bundle', q.bundle)}${td('Version', q.version)}${td('State', pill(q.state, q.state === 'ACTIVE' ? 'ok' : 'warn'))}</tr>`)}</tbody></table>`
           : html`<p class="muted">No ${x.id} plugin is installed.</p>`}</section>`)}`);
+      if (fs.status === 'rejected') { set(features, errorBox(fs.reason)); return; }
+      $('#feature-rule').textContent = 'Installable: ' + fs.value.rule + '.';
+      set(features, fs.value.items.length ? html`<table class="responsive" id="feature-table"><thead><tr><th>Feature</th><th>Extension point</th><th>Description</th>
+        <th>Version</th><th>State</th>${admin ? raw('<th>Actions</th>') : raw('')}</tr></thead><tbody>
+        ${fs.value.items.map(f => html`<tr data-feature="${f.name}" data-installed="${String(f.installed)}">${td('Feature', html`<code>${f.name}</code>`)}
+          ${td('Extension point', f.extensionPoint)}${td('Description', f.description)}${td('Version', f.version)}
+          ${td('State', html`${f.installed ? pill('installed', 'ok') : pill('not installed', 'muted')}
+            ${f.requiredBy.length ? html`<br><span class="muted">included by ${f.requiredBy.join('; ')}</span>` : f.installedByName ? html`<br><span class="muted">installed by an admin</span>` : raw('')}`)}
+          ${admin ? td('Actions', !f.installed ? html`<button type="button" class="act" data-install="${f.name}">Install</button>`
+            : f.installedByName && !f.requiredBy.length ? html`<button type="button" class="act danger" data-uninstall="${f.name}">Uninstall</button>`
+            : html`<span class="muted">${f.requiredBy.length ? 'required by the role' : ''}</span>`) : raw('')}</tr>`)}</tbody></table>`
+        : html`<p class="muted">No plugin feature is known to Karaf.</p>`);
     }};
   }
 

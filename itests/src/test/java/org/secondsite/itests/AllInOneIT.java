@@ -247,6 +247,10 @@ public class AllInOneIT extends RoleTestBase {
             {"GET", "/api/v1/sessions/current", null, "viewer"},
             {"DELETE", "/api/v1/sessions/current", null, "viewer"},
             {"GET", "/api/v1/plugins", null, "viewer"},
+            {"GET", "/api/v1/plugins/features", null, "viewer"},
+            // Names outside the allow-list: 404, nothing is installed or removed by the walk.
+            {"POST", "/api/v1/plugins/features/no-such-feature", null, "admin"},
+            {"DELETE", "/api/v1/plugins/features/no-such-feature", null, "admin"},
             {"GET", "/api/v1/replication/history?disk=no-such-disk&window=PT1H", null, "viewer"},
         };
         java.util.List<String> roles = java.util.List.of("viewer", "operator", "admin");

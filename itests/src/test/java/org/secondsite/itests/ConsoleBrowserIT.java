@@ -245,14 +245,24 @@ public class ConsoleBrowserIT {
         login("console-viewer", VIEWER_PASSWORD);
         visible("#top");
         assertTrue(browser.findElement(By.id("who")).getText().contains("viewer"));
-        for (String page : new String[] {"points", "alerts", "policies", "dashboard"}) {
+        for (String page : new String[] {"points", "alerts", "policies", "machines", "jobs", "plugins", "protect",
+                "dashboard"}) {
             browser.get(console() + "/#/" + page);
             visible("main h1");
             if (page.equals("points")) {
                 visible("#point-table tr[data-point]");
+            } else if (page.equals("machines")) {
+                await("machines listed").atMost(UI).until(() -> !browser.findElement(By.id("machine-list")).getText()
+                        .startsWith("Loading"));
+            } else if (page.equals("plugins")) {
+                visible("#feature-table tr[data-feature]");
             }
-            assertTrue(page + ": a viewer is shown action buttons",
-                    browser.findElements(By.cssSelector("button.act, form#tag-form, form#policy-form")).isEmpty());
+            assertTrue(page + ": a viewer is shown action buttons", browser.findElements(By.cssSelector(
+                    "button.act, a.act, form#tag-form, form#policy-form, form#protect-form, form#machine-policy-form"))
+                    .isEmpty());
+            assertTrue(page + ": a viewer is shown the protect link", browser.findElements(By.cssSelector(
+                    "#protect-start")).isEmpty() && !browser.findElement(By.cssSelector("#nav a[data-page='protect']"))
+                    .isDisplayed());
         }
         browser.get(console() + "/#/points");
         visible("#point-table tr[data-point]");
@@ -283,5 +293,113 @@ public class ConsoleBrowserIT {
         shot("08-dashboard-narrow");
         assertTrue("the page scrolls sideways by " + overflow + " px", ((Number) overflow).intValue() <= 1);
         browser.manage().window().setSize(new Dimension(1280, 800));
+    }
+
+    /**
+     * The machines, jobs and plugins pages for an admin. The all-in-one appliance registers no
+     * agent, process server or master target with its configuration server, so it protects no
+     * machine through {@code /machines} and has no job: the pages show that, the protect button
+     * is there, and every plugin feature the role includes is listed as installed without an
+     * uninstall button.
+     */
+    @Test
+    public void g_theMachinesJobsAndPluginsPagesRenderForAnAdmin() throws Exception {
+        Assume.assumeTrue("the dashboard test did not log in", diskId != null);
+        browser.get(console() + "/#/machines");
+        visible("#protect-start");
+        assertTrue(browser.findElement(By.cssSelector("#nav a[data-page='protect']")).isDisplayed());
+        WebElement machines = visible("#machine-list");
+        await("machines listed").atMost(UI).until(() -> !machines.getText().startsWith("Loading"));
+        assertTrue(machines.getText(), machines.getText().contains("No machine is protected yet")
+                || !browser.findElements(By.cssSelector("#machine-table tr[data-machine]")).isEmpty());
+        shot("09-machines");
+        browser.get(console() + "/#/jobs");
+        WebElement jobs = visible("#job-list");
+        await("jobs listed").atMost(UI).until(() -> !jobs.getText().startsWith("Loading"));
+        assertTrue(jobs.getText(), jobs.getText().contains("No job yet")
+                || !browser.findElements(By.cssSelector("#job-table tr[data-job]")).isEmpty());
+        visible("#job-filter");
+        shot("10-jobs");
+        browser.get(console() + "/#/plugins");
+        WebElement lz4 = visible("#feature-table tr[data-feature='secondsite-compressor-lz4-core']");
+        assertEquals("true", lz4.getAttribute("data-installed"));
+        assertTrue(lz4.getText(), lz4.getText().contains("included by secondsite-all-in-one"));
+        assertTrue("a feature the role includes has no uninstall button",
+                lz4.findElements(By.cssSelector("button[data-uninstall]")).isEmpty());
+        assertTrue(browser.findElements(By.cssSelector("#feature-table tr[data-feature='secondsite-agent']")).isEmpty());
+        ((JavascriptExecutor) browser).executeScript("document.getElementById('h-features').scrollIntoView();");
+        shot("11-plugin-features");
+    }
+
+    /**
+     * The protect wizard with a second disk whose source is empty: the API's 400 names
+     * {@code disks[1].source} and the console shows it next to the second disk row's source input,
+     * back on the disks step; a double click on submit sends one request. With the source fixed,
+     * the API answers 404 for the agent (none is registered here, so a real protect cannot succeed
+     * in this appliance) and the console shows that next to the agent input. No job is started.
+     */
+    @Test
+    public void h_theProtectWizardShowsTheApisFieldErrorNextToTheRightInput() throws Exception {
+        Assume.assumeTrue("the dashboard test did not log in", diskId != null);
+        HttpResponse<String> policy = rest("POST", "/api/v1/policies",
+                "{\"id\":\"console-it\",\"rpoThresholdSeconds\":300,\"retentionWindowSeconds\":86400}");
+        assertTrue(policy.body(), policy.statusCode() == 201 || policy.statusCode() == 200 || policy.statusCode() == 409);
+        HttpResponse<String> before = rest("GET", "/api/v1/jobs", null);
+        assertEquals(before.body(), 200, before.statusCode());
+        browser.get(console() + "/#/machines");
+        visible("#protect-start").click();
+        visible("#f-machineId").sendKeys("console-it-vm");
+        browser.findElement(By.id("f-name")).sendKeys("Console IT machine");
+        new org.openqa.selenium.support.ui.Select(browser.findElement(By.id("f-kind"))).selectByVisibleText("physical-linux");
+        browser.findElement(By.id("wizard-next")).click();
+        visible("#f-agentId").sendKeys("agent-none");
+        await("the agent hint").atMost(UI).until(() -> browser.findElement(By.id("f-agentId-hint")).getText()
+                .contains("No agent is registered"));
+        browser.findElement(By.id("f-processServerId")).sendKeys("ps-none");
+        browser.findElement(By.id("f-masterTargetId")).sendKeys("mt-none");
+        browser.findElement(By.id("wizard-next")).click();
+        visible("#d0-diskId").sendKeys("disk-a");
+        browser.findElement(By.id("d0-source")).sendKeys("/dev/sdb");
+        browser.findElement(By.id("add-disk")).click();
+        visible("#d1-diskId").sendKeys("disk-b");
+        // disks[1].source stays empty.
+        browser.findElement(By.id("wizard-next")).click();
+        WebElement policies = visible("#f-policyId");
+        await("policy offered").atMost(UI).until(() -> policies.findElements(By.tagName("option")).stream()
+                .anyMatch(o -> o.getText().equals("console-it")));
+        new org.openqa.selenium.support.ui.Select(policies).selectByVisibleText("console-it");
+        browser.findElement(By.id("wizard-next")).click();
+        WebElement review = visible("#review-table");
+        assertTrue(review.getText(), review.getText().contains("console-it-vm") && review.getText().contains("disk-b"));
+        shot("12-protect-review");
+        new Actions(browser).doubleClick(visible("#protect-submit")).perform();
+        WebElement sourceError = visible("#d1-source-err");
+        await("the source error next to the second disk's source").atMost(UI)
+                .until(() -> sourceError.getText().contains("disks[1].source is required"));
+        assertTrue(sourceError.getText(), sourceError.getText().startsWith("Bad Request"));
+        assertEquals("true", browser.findElement(By.id("d1-source")).getAttribute("aria-invalid"));
+        assertTrue("the first disk's source is not marked", browser.findElement(By.id("d0-source"))
+                .getAttribute("aria-invalid") == null && browser.findElement(By.id("d0-source-err")).getText().isEmpty());
+        assertEquals("d1-source", browser.switchTo().activeElement().getAttribute("id"));
+        shot("13-protect-source-error");
+
+        browser.findElement(By.id("d1-source")).sendKeys("/dev/sdc");
+        browser.findElement(By.id("wizard-next")).click();
+        browser.findElement(By.id("wizard-next")).click();
+        visible("#protect-submit").click();
+        WebElement agentError = visible("#f-agentId-err");
+        await("the unknown agent shown next to the agent input").atMost(UI)
+                .until(() -> agentError.getText().contains("no registered component 'agent-none'"));
+        assertTrue(agentError.getText(), agentError.getText().startsWith("Not Found"));
+        assertTrue(visible("#f-agentId").getAttribute("aria-invalid").equals("true"));
+        shot("14-protect-unknown-agent");
+        HttpResponse<String> after = rest("GET", "/api/v1/jobs", null);
+        assertEquals("no job started: " + after.body(), total(before.body()), total(after.body()));
+    }
+
+    private static long total(String page) {
+        Matcher m = Pattern.compile("\"total\":(\\d+)").matcher(page);
+        assertTrue(page, m.find());
+        return Long.parseLong(m.group(1));
     }
 }
