@@ -940,9 +940,10 @@ public final class Protection {
             try (ResultSet s = ps.executeQuery()) {
                 while (s.next()) {
                     long rev = s.getLong(10);
+                    Long waitRevision = s.wasNull() ? null : rev;
                     steps.add(new Job.Step(s.getInt(1), s.getString(2), s.getString(3), s.getString(4), s.getInt(5),
                             s.getString(6), Sql.instant(s, "started_at"), Sql.instant(s, "ended_at"), s.getString(9),
-                            s.wasNull() ? null : rev));
+                            waitRevision));
                 }
             }
         }

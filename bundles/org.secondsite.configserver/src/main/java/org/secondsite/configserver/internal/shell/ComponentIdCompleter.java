@@ -1,35 +1,18 @@
 package org.secondsite.configserver.internal.shell;
 
-import java.util.List;
+import java.util.Collection;
 
-import org.apache.karaf.shell.api.action.lifecycle.Reference;
 import org.apache.karaf.shell.api.action.lifecycle.Service;
-import org.apache.karaf.shell.api.console.CommandLine;
-import org.apache.karaf.shell.api.console.Completer;
-import org.apache.karaf.shell.api.console.Session;
-import org.apache.karaf.shell.support.completers.StringsCompleter;
-import org.secondsite.configserver.internal.ConfigServerService;
+import org.secondsite.configserver.internal.ConfigServer;
 import org.secondsite.configserver.internal.Page;
 import org.secondsite.configserver.internal.catalogue.Component;
 
 /** Completes the ids of registered components. */
 @Service
-public class ComponentIdCompleter implements Completer {
-    @Reference
-    ConfigServerService service;
-
+public class ComponentIdCompleter extends IdCompleter {
     @Override
-    public int complete(Session session, CommandLine commandLine, List<String> candidates) {
-        StringsCompleter ids = new StringsCompleter();
-        try {
-            for (Component c : service.server().components(0, Page.MAX_LIMIT).items()) {
-                if (Component.REGISTERED.equals(c.state())) {
-                    ids.getStrings().add(c.id());
-                }
-            }
-        } catch (Exception e) {
-            return -1;
-        }
-        return ids.complete(session, commandLine, candidates);
+    Collection<String> ids(ConfigServer server) throws Exception {
+        return server.components(0, Page.MAX_LIMIT).items().stream()
+                .filter(c -> Component.REGISTERED.equals(c.state())).map(Component::id).toList();
     }
 }
