@@ -128,8 +128,11 @@ public final class Agent implements Closeable, ReplicationMonitor {
     private final Thread sender;
     private final Thread cutter;
     private final ResyncEngine resync;
-    /** Takes the checkpoints; null when the interval is zero. */
+    /** Takes the checkpoints, at the interval in force (see {@link #checkpointInterval(Duration)}). */
     private final java.util.concurrent.ScheduledExecutorService checkpoints;
+    /** The scheduled checkpoints; null while the interval is zero. Guarded by {@code checkpoints}. */
+    private java.util.concurrent.ScheduledFuture<?> checkpointTask;
+    private Duration checkpointEvery = Duration.ZERO;
 
     public Agent(AgentOptions options, Supplier<String> componentId, Function<String, Transport> transports,
                  Supplier<TransportSecurity> security, Function<String, Compressor> compressors, Clock clock)
@@ -157,22 +160,65 @@ public final class Agent implements Closeable, ReplicationMonitor {
         sender.start();
         cutter.start();
         tracker.start();
-        if (options.checkpointInterval().isZero()) {
-            checkpoints = null;
-        } else {
-            checkpoints = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
-                Thread t = new Thread(r, "secondsite-agent-checkpoints");
-                t.setDaemon(true);
-                return t;
-            });
-            long every = options.checkpointInterval().toNanos();
-            checkpoints.scheduleAtFixedRate(() -> {
-                try {
-                    checkpoint();
-                } catch (RuntimeException e) {
-                    LOG.log(Level.ERROR, "checkpoint failed: " + e, e);
-                }
-            }, every, every, TimeUnit.NANOSECONDS);
+        checkpoints = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "secondsite-agent-checkpoints");
+            t.setDaemon(true);
+            return t;
+        });
+        checkpointInterval(options.checkpointInterval());
+    }
+
+    /**
+     * Changes how often checkpoints are taken, at once and without stopping anything else (a policy
+     * change of the configuration server): 100 ms .. 1 h, or zero for none.
+     */
+    public void checkpointInterval(Duration every) {
+        if (!every.isZero() && (every.compareTo(AgentOptions.MIN_CHECKPOINT_INTERVAL) < 0
+                || every.compareTo(AgentOptions.MAX_CHECKPOINT_INTERVAL) > 0)) {
+            throw new IllegalArgumentException("the checkpoint interval must be 0 (none) or "
+                    + AgentOptions.MIN_CHECKPOINT_INTERVAL.toMillis() + ".." + AgentOptions.MAX_CHECKPOINT_INTERVAL.toMillis()
+                    + " ms, was " + every.toMillis() + " ms");
+        }
+        synchronized (checkpoints) {
+            if (every.equals(checkpointEvery) && (checkpointTask != null || every.isZero())) {
+                return;
+            }
+            if (checkpointTask != null) {
+                checkpointTask.cancel(false);
+                checkpointTask = null;
+                drainCheckpoints(); // a checkpoint running now ends before the new interval is in force
+            }
+            checkpointEvery = every;
+            if (!every.isZero() && !checkpoints.isShutdown()) {
+                long nanos = every.toNanos();
+                checkpointTask = checkpoints.scheduleAtFixedRate(() -> {
+                    try {
+                        checkpoint();
+                    } catch (RuntimeException e) {
+                        LOG.log(Level.ERROR, "checkpoint failed: " + e, e);
+                    }
+                }, nanos, nanos, TimeUnit.NANOSECONDS);
+            }
+        }
+    }
+
+    private void drainCheckpoints() {
+        if (Thread.currentThread().getName().equals("secondsite-agent-checkpoints") || checkpoints.isShutdown()) {
+            return;
+        }
+        try {
+            checkpoints.submit(() -> { }).get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.RejectedExecutionException e) {
+            LOG.log(Level.DEBUG, "waiting for a running checkpoint: " + e);
+        }
+    }
+
+    /** The checkpoint interval in force (zero: none). */
+    public Duration checkpointInterval() {
+        synchronized (checkpoints) {
+            return checkpointEvery;
         }
     }
 
@@ -1676,7 +1722,7 @@ public final class Agent implements Closeable, ReplicationMonitor {
         } finally {
             lock.unlock();
         }
-        if (checkpoints != null) {
+        synchronized (checkpoints) {
             checkpoints.shutdownNow();
         }
         closeQuietly(c);

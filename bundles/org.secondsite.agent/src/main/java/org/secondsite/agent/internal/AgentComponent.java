@@ -48,7 +48,10 @@ public final class AgentComponent implements AgentService, ReplicationMonitor {
     private volatile ComponentIdentity identity;
     private final Agent agent;
     private final Tagger tagger;
-    private final TagSchedule schedule;
+    private final Duration configuredAppTags;
+    private final Duration configuredCheckpoints;
+    private TagSchedule schedule; // guarded by this
+    private Duration appTags; // guarded by this
 
     @Activate
     public AgentComponent(AgentConfig config) throws IOException {
@@ -70,8 +73,10 @@ public final class AgentComponent implements AgentService, ReplicationMonitor {
             throw new IllegalArgumentException("appTagMinutes must be 0 (off) to 525600 (a year), got "
                     + config.appTagMinutes());
         }
-        this.schedule = new TagSchedule(Duration.ofMinutes(config.appTagMinutes()), agent::groups, tagger::tag,
-                Clock.systemUTC());
+        this.configuredAppTags = Duration.ofMinutes(config.appTagMinutes());
+        this.configuredCheckpoints = options.checkpointInterval();
+        this.appTags = configuredAppTags;
+        this.schedule = new TagSchedule(appTags, agent::groups, tagger::tag, Clock.systemUTC());
     }
 
     private String componentId() {
@@ -87,8 +92,29 @@ public final class AgentComponent implements AgentService, ReplicationMonitor {
         return id == null ? null : id.transportSecurity();
     }
 
+    @Override
+    public synchronized void schedule(Duration checkpointInterval, Duration appTagInterval) {
+        Duration checkpoints = checkpointInterval == null ? configuredCheckpoints : checkpointInterval;
+        Duration tags = appTagInterval == null ? configuredAppTags : appTagInterval;
+        TagSchedule next = tags.equals(appTags) ? null : new TagSchedule(tags, agent::groups, tagger::tag,
+                Clock.systemUTC()); // refuses a bad interval before anything changes
+        try {
+            agent.checkpointInterval(checkpoints);
+        } catch (IllegalArgumentException e) {
+            if (next != null) {
+                next.close();
+            }
+            throw e;
+        }
+        if (next != null) {
+            schedule.close();
+            schedule = next;
+            appTags = tags;
+        }
+    }
+
     @Deactivate
-    void deactivate() {
+    synchronized void deactivate() {
         schedule.close();
         tagger.close(); // releases held coordinated tags and thaws first
         agent.close();

@@ -47,6 +47,16 @@ public interface AgentService {
      */
     void requestResync(DiskId disk, String reason) throws IOException;
 
+    /**
+     * Changes the checkpoint interval and the application-consistent tag schedule live (capture and
+     * replication go on); {@code null} for either restores the agent configuration's value.
+     *
+     * @param checkpointInterval 100 ms .. 1 h, or zero for no checkpoints
+     * @param appTagInterval zero (off) or at least a minute
+     * @throws IllegalArgumentException for a value out of range (nothing changes then)
+     */
+    void schedule(java.time.Duration checkpointInterval, java.time.Duration appTagInterval);
+
     /** The source of a protected disk (its capture session's), from which resyncs and dirty-region replays read. */
     void attachSource(DiskId disk, BlockDevice source);
 

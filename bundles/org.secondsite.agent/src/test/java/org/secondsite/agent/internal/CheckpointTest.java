@@ -133,6 +133,28 @@ class CheckpointTest {
         }
     }
 
+    /** A policy change: checkpoints start, change pace and stop while the disk stays protected. */
+    @Test
+    void theCheckpointIntervalChangesLiveWithoutReprotecting() throws Exception {
+        try (Agent agent = agent(dir, Duration.ZERO)) {
+            ChangeSink a = agent.protect(A, APP, 1 << 20);
+            agent.protect(B, APP, 1 << 20);
+            a.accept(ChangeRecord.write(0, ByteBuffer.allocate(4096)));
+            assertEquals(Duration.ZERO, agent.checkpointInterval());
+            agent.checkpointInterval(Duration.ofMillis(100));
+            assertEquals(Duration.ofMillis(100), agent.checkpointInterval());
+            await("a checkpoint at the new interval").atMost(BUDGET)
+                    .until(() -> checkpoints(agent.pendingBatches(A)).size() == 1);
+            agent.checkpointInterval(Duration.ZERO);
+            int taken = checkpoints(agent.pendingBatches(A)).size();
+            a.accept(ChangeRecord.write(4096, ByteBuffer.allocate(4096)));
+            assertEquals(1, agent.checkpoint(), "a manual checkpoint still works: the written group gets one");
+            assertEquals(taken + 1, checkpoints(agent.pendingBatches(A)).size(), "none taken by a schedule");
+            assertThrows(IllegalArgumentException.class, () -> agent.checkpointInterval(Duration.ofMillis(50)));
+            assertEquals(Duration.ZERO, agent.checkpointInterval(), "a refused interval changes nothing");
+        }
+    }
+
     @Test
     void checkpointIntervalOutsideItsRangeIsAClearError() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Settings.checkpoint(99));

@@ -61,6 +61,11 @@ public abstract class UnusedAgentService implements AgentService {
     }
 
     @Override
+    public void schedule(java.time.Duration checkpointInterval, java.time.Duration appTagInterval) {
+        throw unused();
+    }
+
+    @Override
     public void attachSource(DiskId disk, BlockDevice source) {
         throw unused();
     }

@@ -24,9 +24,10 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
  * replicating machines (protecting or protected) in the form components apply through Configuration
  * Admin ({@code docs/PROTOCOL.md} §8):
  * <ul>
- * <li>agent: {@code org.secondsite.agent} (process server address, checkpoint interval, scheduled
- * application-consistent tags) and one {@code org.secondsite.agent.disk} factory configuration per
- * disk (source, driver, capture options, resync request counter);</li>
+ * <li>agent: {@code org.secondsite.agent} (process server address), {@code org.secondsite.agent.schedule}
+ * (checkpoint interval, scheduled application-consistent tags: applied live) and one
+ * {@code org.secondsite.agent.disk} factory configuration per disk (source, driver, capture options,
+ * resync request counter);</li>
  * <li>process server: {@code org.secondsite.processserver} (master target address, WAN compressor,
  * bandwidth schedule);</li>
  * <li>master target: {@code org.secondsite.mastertarget} (retention window: the longest of its
@@ -38,6 +39,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
  */
 public final class DesiredState {
     public static final String AGENT_PID = "org.secondsite.agent";
+    /** The agent's live schedule (checkpoints, application-consistent tags): applied without a restart. */
+    public static final String SCHEDULE_PID = "org.secondsite.agent.schedule";
     public static final String DISK_FACTORY_PID = "org.secondsite.agent.disk";
     public static final String PROCESS_SERVER_PID = "org.secondsite.processserver";
     public static final String MASTER_TARGET_PID = "org.secondsite.mastertarget";
@@ -97,8 +100,10 @@ public final class DesiredState {
         }
         ObjectNode agent = out.addObject();
         agent.put("pid", AGENT_PID);
-        ObjectNode props = agent.putObject("properties");
-        props.put("processServer", processServer);
+        agent.putObject("properties").put("processServer", processServer);
+        ObjectNode schedule = out.addObject();
+        schedule.put("pid", SCHEDULE_PID);
+        ObjectNode props = schedule.putObject("properties");
         props.put("checkpointMillis", Math.min(checkpointMillis, MAX_CHECKPOINT_MILLIS));
         props.put("appTagMinutes", appTagMinutes);
         try (PreparedStatement ps = c.prepareStatement("SELECT d.id, m.group_id, d.source, d.driver, d.options, "

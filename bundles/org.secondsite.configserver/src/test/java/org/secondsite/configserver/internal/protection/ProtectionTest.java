@@ -104,15 +104,16 @@ class ProtectionTest {
         ConfigServer.HeartbeatAnswer agentAnswer = beat("agent-1", 0L, null);
         JsonNode agent = agentAnswer.desired().document();
         assertEquals("127.0.0.1:9443", agent.at("/configurations/0/properties/processServer").asText());
-        assertEquals(5000, agent.at("/configurations/0/properties/checkpointMillis").asLong());
-        assertEquals(60, agent.at("/configurations/0/properties/appTagMinutes").asLong());
-        assertEquals(DesiredState.DISK_FACTORY_PID, agent.at("/configurations/1/factoryPid").asText());
-        assertEquals("web01-disk0", agent.at("/configurations/1/name").asText());
-        assertEquals("web01:disk0", agent.at("/configurations/1/properties/diskId").asText());
-        assertEquals("web01", agent.at("/configurations/1/properties/group").asText());
-        assertEquals("/dev/vdb", agent.at("/configurations/1/properties/source").asText());
-        assertEquals("127.0.0.1:10809", agent.at("/configurations/1/properties/capture.listen").asText());
-        assertEquals("127.0.0.1:10810", agent.at("/configurations/2/properties/capture.listen").asText());
+        assertEquals(DesiredState.SCHEDULE_PID, agent.at("/configurations/1/pid").asText());
+        assertEquals(5000, agent.at("/configurations/1/properties/checkpointMillis").asLong());
+        assertEquals(60, agent.at("/configurations/1/properties/appTagMinutes").asLong());
+        assertEquals(DesiredState.DISK_FACTORY_PID, agent.at("/configurations/2/factoryPid").asText());
+        assertEquals("web01-disk0", agent.at("/configurations/2/name").asText());
+        assertEquals("web01:disk0", agent.at("/configurations/2/properties/diskId").asText());
+        assertEquals("web01", agent.at("/configurations/2/properties/group").asText());
+        assertEquals("/dev/vdb", agent.at("/configurations/2/properties/source").asText());
+        assertEquals("127.0.0.1:10809", agent.at("/configurations/2/properties/capture.listen").asText());
+        assertEquals("127.0.0.1:10810", agent.at("/configurations/3/properties/capture.listen").asText());
         assertEquals(DesiredState.DISK_FACTORY_PID, agent.at("/managedFactoryPids/0").asText());
 
         // Steps wait for the components in order
@@ -269,8 +270,8 @@ class ProtectionTest {
         protectFully("web01", "web01:disk0", "web01:disk1");
         Job job = f.server.resync("web01", List.of("web01:disk1"), "op");
         JsonNode agent = beat("agent-1", null, null).desired().document();
-        assertEquals(0, agent.at("/configurations/1/properties/resyncRequest").asLong());
-        assertEquals(1, agent.at("/configurations/2/properties/resyncRequest").asLong());
+        assertEquals(0, agent.at("/configurations/2/properties/resyncRequest").asLong());
+        assertEquals(1, agent.at("/configurations/3/properties/resyncRequest").asLong());
         assertEquals(ConfigServerException.Kind.CONFLICT, assertThrows(ConfigServerException.class,
                 () -> f.server.resync("web01", List.of("web01:disk0"), "op2")).kind());
         applyDesired("agent-1", "web01:disk0=replicating", "web01:disk1=resyncing");
@@ -296,8 +297,8 @@ class ProtectionTest {
 
         Job job = f.server.changePolicy("web01", "silver", "op");
         JsonNode agent = beat("agent-1", null, null).desired().document();
-        assertEquals(60_000, agent.at("/configurations/0/properties/checkpointMillis").asLong());
-        assertEquals(0, agent.at("/configurations/0/properties/appTagMinutes").asLong());
+        assertEquals(60_000, agent.at("/configurations/1/properties/checkpointMillis").asLong());
+        assertEquals(0, agent.at("/configurations/1/properties/appTagMinutes").asLong());
         applyDesired("mt-1");
         applyDesired("ps-1");
         applyDesired("agent-1");

@@ -105,7 +105,7 @@ class MachinesResourceTest {
         JsonNode a = body(heartbeats.post(beat + "}", as("component:agent-1")), 200);
         long revision = a.get("desiredRevision").asLong();
         assertEquals(revision, a.at("/desired/revision").asLong());
-        assertEquals("/srv/disk0.img", a.at("/desired/configurations/1/properties/source").asText());
+        assertEquals("/srv/disk0.img", a.at("/desired/configurations/2/properties/source").asText());
         JsonNode quiet = body(heartbeats.post(beat + ",\"appliedRevision\":" + revision + "}", as("component:agent-1")),
                 200);
         assertFalse(quiet.has("desired"), quiet.toString());
