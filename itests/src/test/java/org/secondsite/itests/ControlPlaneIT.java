@@ -229,6 +229,8 @@ public class ControlPlaneIT {
                 "processServer")));
         assertEquals("127.0.0.1:" + mtPort, writtenBack(() -> propertyOf(primary,
                 "org.secondsite.processserver.cfg", "masterTarget")));
+        // The policy's checkpoint interval reached the agent's live schedule (no agent restart)
+        assertTrue(agent.logTail(400), agent.logTail(400).contains("checkpoints every 1000 ms"));
 
         // 3. Data written through the agent's NBD capture replicates to the master target
         WritePattern pattern = new WritePattern(SIZE, 11, work.resolve("patterns"));

@@ -1,5 +1,6 @@
 package org.secondsite.agent.internal;
 
+import java.lang.System.Logger.Level;
 import java.time.Duration;
 
 import org.osgi.service.component.annotations.Activate;
@@ -21,6 +22,7 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 @Designate(ocd = ScheduleComponent.Config.class)
 public final class ScheduleComponent {
     static final String PID = "org.secondsite.agent.schedule";
+    private static final System.Logger LOG = System.getLogger(ScheduleComponent.class.getName());
 
     @ObjectClassDefinition(name = "SecondSite agent schedule", description = "Checkpoint interval and "
             + "application-consistent schedule set by a replication policy; applied without restarting the agent")
@@ -49,6 +51,9 @@ public final class ScheduleComponent {
                     + config.appTagMinutes());
         }
         agent.schedule(Duration.ofMillis(config.checkpointMillis()), Duration.ofMinutes(config.appTagMinutes()));
+        LOG.log(Level.INFO, "schedule from " + PID + ": checkpoints every " + config.checkpointMillis()
+                + " ms, application-consistent tags " + (config.appTagMinutes() == 0 ? "off"
+                : "every " + config.appTagMinutes() + " min") + " (applied live)");
     }
 
     @Deactivate
