@@ -311,12 +311,14 @@ public final class ConfigServer {
             protection.reported(heartbeat.componentId(), applied, applyError);
         }
         long revision = protection.desiredRevision(heartbeat.componentId());
+        // Sent whenever the component's revision differs, also when it is higher than ours: a catalogue
+        // restored from a backup or recreated counts again from 1, and it is the source of truth.
         Protection.Desired desired = null;
-        if (revision == 0 || revision > applied) {
+        if (revision == 0 || revision != applied) {
             desired = protection.desired(heartbeat.componentId());
         }
         return new HeartbeatAnswer(stored, desired == null ? revision : desired.revision(),
-                desired == null || desired.revision() <= applied ? null : desired);
+                desired == null || desired.revision() == applied ? null : desired);
     }
 
     /** Recovery points a master target reports in a heartbeat. */

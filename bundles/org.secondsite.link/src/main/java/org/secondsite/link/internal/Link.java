@@ -389,8 +389,14 @@ public final class Link implements AutoCloseable {
             return !Objects.equals(before, applyError);
         }
         DesiredState d = reply.desired();
-        if (d.revision() <= state.appliedRevision()) {
+        if (d.revision() == state.appliedRevision()) {
             return false;
+        }
+        if (d.revision() < state.appliedRevision()) {
+            // The configuration server's catalogue was restored from a backup or recreated: it is the
+            // source of truth, so its document is applied although its revision is lower.
+            LOG.warn("Link: the configuration server's desired state went back from revision {} to {} (its catalogue "
+                    + "was restored or recreated); applying it", state.appliedRevision(), d.revision());
         }
         try {
             DesiredStateApplier.Outcome o = applier.apply(d);

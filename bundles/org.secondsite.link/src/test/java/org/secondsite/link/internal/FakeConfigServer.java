@@ -165,7 +165,7 @@ final class FakeConfigServer implements AutoCloseable {
             long revision = desiredRevision;
             String answer = "{\"componentId\":\"" + json.path("componentId").asText() + "\",\"stored\":true,"
                     + "\"desiredRevision\":" + revision
-                    + (revision > json.path("appliedRevision").asLong(0) && desiredJson != null
+                    + (revision != json.path("appliedRevision").asLong(0) && desiredJson != null
                     ? ",\"desired\":" + desiredJson : "") + "}";
             send(x, 200, "application/json", answer.getBytes(StandardCharsets.UTF_8));
         } catch (Exception e) {

@@ -260,6 +260,20 @@ class LinkTest {
         assertNull(link.status().applyError());
     }
 
+    /** A configuration server whose catalogue was recreated counts revisions from 1 again: it still wins. */
+    @Test
+    void aLowerRevisionFromARecreatedCatalogueIsAppliedToo() {
+        server.desire(7, """
+                {"revision":7,"configurations":[{"pid":"org.secondsite.agent","properties":{"processServer":"a:1"}}]}""");
+        link(settings(FakeConfigServer.PASSPHRASE, Duration.ofMillis(200)));
+        await().atMost(BUDGET).until(() -> server.heartbeats.stream().anyMatch(h -> h.appliedRevision() == 7));
+        server.desire(1, """
+                {"revision":1,"configurations":[{"pid":"org.secondsite.agent","properties":{"processServer":"b:2"}}]}""");
+        await().atMost(BUDGET).until(() -> server.heartbeats.stream().anyMatch(h -> h.appliedRevision() == 1));
+        assertEquals("b:2", store.configs.get("org.secondsite.agent").get("processServer"));
+        assertEquals(1, link.status().appliedRevision());
+    }
+
     @Test
     void aDocumentReachingBeyondSecondSiteIsRefusedWithAnApplyError() {
         server.desire(3, """

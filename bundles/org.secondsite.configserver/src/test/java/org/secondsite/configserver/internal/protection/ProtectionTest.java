@@ -145,6 +145,10 @@ class ProtectionTest {
         ConfigServer.HeartbeatAnswer quiet = beat("agent-1", agentAnswer.desiredRevision(), null);
         assertNull(quiet.desired());
         assertEquals(agentAnswer.desiredRevision(), quiet.desiredRevision());
+        // One that reports a revision this catalogue never gave (it was recreated) is sent the document
+        ConfigServer.HeartbeatAnswer restored = beat("agent-1", agentAnswer.desiredRevision() + 40, null);
+        assertNotNull(restored.desired());
+        assertEquals(agentAnswer.desiredRevision(), restored.desired().revision());
     }
 
     @Test
