@@ -1272,6 +1272,7 @@ public final class Agent implements Closeable, ReplicationMonitor {
 
     private void sendLoop() {
         long backoff = options.backoffMin().toNanos();
+        String lastFailure = null; // logged at WARNING once, then at DEBUG until it changes or the link works
         while (true) {
             lock.lock();
             try {
@@ -1300,11 +1301,15 @@ public final class Agent implements Closeable, ReplicationMonitor {
                 } finally {
                     lock.unlock();
                 }
-                setLinkIfNotFull("disconnected", "link to process server " + options.processServer() + " failed: " + e);
-                LOG.log(Level.WARNING, "agent: link to process server " + options.processServer() + " failed: " + e);
+                String failure = "link to process server " + options.processServer() + " failed: " + e;
+                setLinkIfNotFull("disconnected", failure);
+                LOG.log(failure.equals(lastFailure) ? Level.DEBUG : Level.WARNING, "agent: " + failure
+                        + (failure.equals(lastFailure) ? "" : " (retrying; the same failure again is logged at DEBUG)"));
+                lastFailure = failure;
             }
             if (progressed) {
                 backoff = options.backoffMin().toNanos();
+                lastFailure = null;
             }
             lock.lock();
             try {

@@ -947,6 +947,7 @@ public final class ProcessServer implements Closeable, ReplicationMonitor {
 
     private void forwardLoop() {
         long backoff = options.backoffMin().toNanos();
+        String lastFailure = null; // logged at WARNING once, then at DEBUG until it changes or the link works
         while (!isClosed()) {
             boolean progressed = false;
             try {
@@ -962,12 +963,15 @@ public final class ProcessServer implements Closeable, ReplicationMonitor {
                 if (isClosed()) {
                     return;
                 }
-                setForward("disconnected", "link to master target " + options.masterTarget() + " failed: " + e);
-                LOG.log(Level.WARNING, "process server: link to master target " + options.masterTarget()
-                        + " failed: " + e);
+                String failure = "link to master target " + options.masterTarget() + " failed: " + e;
+                setForward("disconnected", failure);
+                LOG.log(failure.equals(lastFailure) ? Level.DEBUG : Level.WARNING, "process server: " + failure
+                        + (failure.equals(lastFailure) ? "" : " (retrying; the same failure again is logged at DEBUG)"));
+                lastFailure = failure;
             }
             if (progressed) {
                 backoff = options.backoffMin().toNanos();
+                lastFailure = null;
             }
             lock.lock();
             try {
