@@ -444,7 +444,15 @@
         if (hist.status === 'rejected' && !t.length) { set(rpoEl, errorBox(hist.reason)); return; }
         if (!rpoChart) {
           rpoEl.textContent = '';
-          rpoChart = chart(rpoEl, {scales: {x: {time: true}}, series: [{},
+          // The y axis follows the RPO, not the threshold: small RPOs stay readable. The threshold line
+          // shows once the RPO reaches a quarter of it (its value is always in the legend and above).
+          rpoChart = chart(rpoEl, {scales: {x: {time: true}, y: {range: (u) => {
+            let top = 0;
+            for (const v of u.data[1]) if (v !== null && v > top) top = v;
+            top = Math.max(1, top * 1.25);
+            const th = u.data[2].length ? u.data[2][0] : 0;
+            return [0, th && th <= top * 4 ? Math.max(top, th * 1.1) : top];
+          }}}, series: [{},
             {label: 'RPO (s)', stroke: '#0b5cad', width: 2, fill: 'rgba(11,92,173,0.10)', value: (u, v) => v === null ? '–' : fmtDuration(v * 1000)},
             {label: 'threshold (s)', stroke: '#b00020', width: 1.5, dash: [6, 4]}],
           axes: [{}, {label: 'seconds', size: 60}]}, [t, rpo, lim]);
