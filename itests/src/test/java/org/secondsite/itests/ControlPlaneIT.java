@@ -266,6 +266,9 @@ public class ControlPlaneIT {
                     return false;
                 });
         assertTrue(disk.get().toString(), disk.get().get("rpoSeconds").asLong() < 60);
+        JsonNode ps = json(secondary.get("/api/v1/heartbeats/ps-it")).get("metrics");
+        double spoolFree = ps.get("spoolFreePercent").asDouble(-1);
+        assertTrue(ps.toString(), spoolFree > 0 && spoolFree <= 100);
         String metrics = secondary.get("/api/v1/metrics").body();
         assertTrue(metrics, metrics.contains("secondsite"));
 

@@ -32,6 +32,9 @@ final class HeartbeatBody {
             }
             g.writeObjectFieldStart("metrics");
             g.writeNumberField("backlogBytes", f.backlogBytes());
+            if (f.spoolFreePercent() != null) {
+                g.writeNumberField("spoolFreePercent", f.spoolFreePercent());
+            }
             if (f.cpuLoad() != null) {
                 g.writeNumberField("cpuLoad", f.cpuLoad());
             }

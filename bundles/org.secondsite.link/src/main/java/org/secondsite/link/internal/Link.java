@@ -19,6 +19,7 @@ import java.util.function.Supplier;
 
 import org.secondsite.api.replication.RecoveryPointCatalogue;
 import org.secondsite.api.replication.ReplicationMonitor;
+import org.secondsite.api.replication.SpoolMonitor;
 import org.secondsite.pki.KeyMaterial;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -60,6 +61,7 @@ public final class Link implements AutoCloseable {
     private final ConfigStore store;
     private final Supplier<Collection<ReplicationMonitor>> monitors;
     private final Supplier<Collection<RecoveryPointCatalogue>> catalogues;
+    private final Supplier<Collection<SpoolMonitor>> spools;
     private final PointsReport pointsReport = new PointsReport();
     private final Clock clock;
     private final Timing timing;
@@ -86,16 +88,19 @@ public final class Link implements AutoCloseable {
 
     public Link(LinkSettings settings, ConfigStore store, Supplier<Collection<ReplicationMonitor>> monitors,
                 Clock clock, Timing timing) {
-        this(settings, store, monitors, List::of, clock, timing);
+        this(settings, store, monitors, List::of, List::of, clock, timing);
     }
 
     /**
      * @param catalogues the master target's recovery points, when this appliance runs one: they are
      *        mirrored to the configuration server's catalogue through the heartbeats
+     * @param spools the process server's spool, when this appliance runs one (its free share is sent)
      */
     public Link(LinkSettings settings, ConfigStore store, Supplier<Collection<ReplicationMonitor>> monitors,
-                Supplier<Collection<RecoveryPointCatalogue>> catalogues, Clock clock, Timing timing) {
+                Supplier<Collection<RecoveryPointCatalogue>> catalogues, Supplier<Collection<SpoolMonitor>> spools,
+                Clock clock, Timing timing) {
         this.catalogues = Objects.requireNonNull(catalogues, "catalogues");
+        this.spools = Objects.requireNonNull(spools, "spools");
         this.settings = Objects.requireNonNull(settings, "settings");
         this.store = Objects.requireNonNull(store, "store");
         this.monitors = Objects.requireNonNull(monitors, "monitors");
@@ -334,7 +339,7 @@ public final class Link implements AutoCloseable {
     private long heartbeat() {
         finishRegistration();
         Instant now = clock.instant();
-        Metrics.Figures figures = metrics.collect(monitors.get(), now);
+        Metrics.Figures figures = metrics.collect(monitors.get(), now).withSpool(spools.get());
         if (figures.omittedDisks() != omittedDisksLogged) {
             omittedDisksLogged = figures.omittedDisks();
             if (omittedDisksLogged > 0) {

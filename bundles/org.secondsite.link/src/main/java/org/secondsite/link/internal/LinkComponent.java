@@ -18,6 +18,7 @@ import org.osgi.service.component.annotations.ReferencePolicyOption;
 import org.osgi.service.metatype.annotations.Designate;
 import org.secondsite.api.replication.RecoveryPointCatalogue;
 import org.secondsite.api.replication.ReplicationMonitor;
+import org.secondsite.api.replication.SpoolMonitor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -35,6 +36,7 @@ public class LinkComponent {
 
     private final List<ReplicationMonitor> monitors = new CopyOnWriteArrayList<>();
     private final List<RecoveryPointCatalogue> catalogues = new CopyOnWriteArrayList<>();
+    private final List<SpoolMonitor> spools = new CopyOnWriteArrayList<>();
     private final Link link;
     private final LinkStatusBoard board;
     private final Supplier<LinkStatus> status;
@@ -66,7 +68,8 @@ public class LinkComponent {
             board.publish(status);
             return;
         }
-        link = new Link(settings, new CmConfigStore(configurationAdmin), () -> monitors, () -> catalogues, Clock.systemUTC(),
+        link = new Link(settings, new CmConfigStore(configurationAdmin), () -> monitors, () -> catalogues, () -> spools,
+                Clock.systemUTC(),
                 Link.Timing.DEFAULT);
         status = link::status;
         board.publish(status);
@@ -91,6 +94,16 @@ public class LinkComponent {
 
     void removeCatalogue(RecoveryPointCatalogue catalogue) {
         catalogues.remove(catalogue);
+    }
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    void addSpool(SpoolMonitor spool) {
+        spools.add(spool);
+    }
+
+    void removeSpool(SpoolMonitor spool) {
+        spools.remove(spool);
     }
 
     @Deactivate

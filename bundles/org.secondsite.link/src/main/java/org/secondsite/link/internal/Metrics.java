@@ -14,6 +14,7 @@ import java.util.Map;
 
 import org.secondsite.api.replication.DiskReplicationStatus;
 import org.secondsite.api.replication.ReplicationMonitor;
+import org.secondsite.api.replication.SpoolMonitor;
 import org.secondsite.api.replication.ResyncProgress;
 
 /**
@@ -45,7 +46,28 @@ public final class Metrics {
      * @param disks per disk, sorted by id, at most {@link #MAX_DISKS}
      * @param omittedDisks disks left out beyond {@link #MAX_DISKS}
      */
-    public record Figures(long backlogBytes, Double cpuLoad, Long memoryUsedBytes, List<Disk> disks, int omittedDisks) {
+    public record Figures(long backlogBytes, Double cpuLoad, Long memoryUsedBytes, List<Disk> disks, int omittedDisks,
+                          Double spoolFreePercent) {
+        public Figures(long backlogBytes, Double cpuLoad, Long memoryUsedBytes, List<Disk> disks, int omittedDisks) {
+            this(backlogBytes, cpuLoad, memoryUsedBytes, disks, omittedDisks, null);
+        }
+
+        /** With the process server's spool: its free share of the cap, 0-100 (none: unchanged). */
+        Figures withSpool(Collection<SpoolMonitor> spools) {
+            for (SpoolMonitor s : spools) {
+                try {
+                    long capacity = s.capacityBytes();
+                    if (capacity > 0) {
+                        double percent = Math.min(100.0, Math.max(0.0, 100.0 * s.freeBytes() / capacity));
+                        return new Figures(backlogBytes, cpuLoad, memoryUsedBytes, disks, omittedDisks,
+                                Math.round(percent * 10) / 10.0);
+                    }
+                } catch (RuntimeException e) {
+                    return this; // the process server is restarting; the next heartbeat reports it
+                }
+            }
+            return this;
+        }
     }
 
     private record Sample(long bytesOut, Instant at) {

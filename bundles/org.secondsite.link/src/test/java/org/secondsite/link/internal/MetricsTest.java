@@ -97,6 +97,27 @@ class MetricsTest {
     }
 
     @Test
+    void aProcessServersSpoolFreeShareIsReportedAndNothingWithoutASpool() {
+        Metrics.Figures f = new Metrics().collect(List.of(), T0);
+        assertEquals(null, f.withSpool(List.of()).spoolFreePercent(), "no process server here");
+        org.secondsite.api.replication.SpoolMonitor spool = new org.secondsite.api.replication.SpoolMonitor() {
+            @Override
+            public long capacityBytes() {
+                return 3L << 30;
+            }
+
+            @Override
+            public long freeBytes() {
+                return 1L << 30;
+            }
+        };
+        assertEquals(33.3, f.withSpool(List.of(spool)).spoolFreePercent());
+        String body = new String(HeartbeatBody.encode("ps-1", T0, 0, null, f.withSpool(List.of(spool))),
+                java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(body.contains("\"spoolFreePercent\":33.3"), body);
+    }
+
+    @Test
     void aRunningResyncIsReportedAsResyncingWithItsPercentage() {
         ResyncProgress running = new ResyncProgress(ResyncProgress.Phase.COMPARING, "initial replication", 1000, 425,
                 5, T0, T0, "");

@@ -23,6 +23,7 @@ import org.osgi.service.metatype.annotations.Designate;
 import org.secondsite.api.compress.Compressor;
 import org.secondsite.api.replication.DiskReplicationStatus;
 import org.secondsite.api.replication.ReplicationMonitor;
+import org.secondsite.api.replication.SpoolMonitor;
 import org.secondsite.api.transport.ComponentIdentity;
 import org.secondsite.api.transport.Transport;
 import org.secondsite.api.transport.TransportSecurity;
@@ -34,10 +35,11 @@ import org.secondsite.processserver.internal.throttle.BandwidthSchedule;
  * data is lost). Transports and compressors are collected by name: when the transport goes
  * away, connections are closed and re-established once it returns.
  */
-@Component(name = "org.secondsite.processserver", service = {ReplicationMonitor.class, ProcessServerComponent.class},
+@Component(name = "org.secondsite.processserver", service = {ReplicationMonitor.class, SpoolMonitor.class,
+        ProcessServerComponent.class},
         configurationPolicy = ConfigurationPolicy.OPTIONAL)
 @Designate(ocd = ProcessServerConfig.class)
-public final class ProcessServerComponent implements ReplicationMonitor {
+public final class ProcessServerComponent implements ReplicationMonitor, SpoolMonitor {
 
     private final Map<String, Transport> transports = new ConcurrentHashMap<>();
     private final Map<String, Compressor> compressors = new ConcurrentHashMap<>();
@@ -187,6 +189,17 @@ public final class ProcessServerComponent implements ReplicationMonitor {
     @Override
     public List<DiskReplicationStatus> disks() {
         return core.disks();
+    }
+
+    @Override
+    public long capacityBytes() {
+        return core.spool().figures().maxBytes();
+    }
+
+    @Override
+    public long freeBytes() {
+        var f = core.spool().figures();
+        return Math.max(0, f.maxBytes() - f.diskBytes());
     }
 
     static InetSocketAddress address(String what, String value, boolean bind) {
