@@ -5,7 +5,7 @@
  * by the configuration server when components register.
  */
 @Export
-@Version("1.1.0")
+@Version("1.2.0")
 package org.secondsite.pki;
 
 import org.osgi.annotation.bundle.Export;

@@ -24,6 +24,7 @@ import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 import org.bouncycastle.pkcs.PKCS10CertificationRequest;
 import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder;
 import org.secondsite.pki.KeyMaterial;
+import org.secondsite.pki.OwnerOnlyFiles;
 
 /**
  * The component's key material in its state folder: {@value #KEY_STORE} (PKCS#12, private key and
@@ -126,12 +127,12 @@ public final class Credentials {
      */
     public static String save(Path dir, KeyMaterial material, String authorityPem)
             throws IOException, GeneralSecurityException {
-        SecureFiles.createDirectory(dir);
+        OwnerOnlyFiles.createDirectory(dir);
         byte[] raw = new byte[24];
         RANDOM.nextBytes(raw);
         String password = Base64.getUrlEncoder().withoutPadding().encodeToString(raw);
-        SecureFiles.write(dir.resolve(PASSWORD), password.getBytes(StandardCharsets.US_ASCII));
-        SecureFiles.write(dir.resolve(AUTHORITY), authorityPem.getBytes(StandardCharsets.US_ASCII));
+        OwnerOnlyFiles.write(dir.resolve(PASSWORD), password.getBytes(StandardCharsets.US_ASCII));
+        OwnerOnlyFiles.write(dir.resolve(AUTHORITY), authorityPem.getBytes(StandardCharsets.US_ASCII));
         material.save(dir.resolve(KEY_STORE), password.toCharArray());
         return password;
     }

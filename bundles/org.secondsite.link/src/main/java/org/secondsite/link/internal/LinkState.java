@@ -11,6 +11,8 @@ import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.Properties;
 
+import org.secondsite.pki.OwnerOnlyFiles;
+
 /**
  * What the link remembers across restarts, in {@code link.properties} of its state folder (mode
  * 0600): the component id it registered as, when, its certificate's serial and expiry, and the
@@ -70,7 +72,7 @@ public record LinkState(String componentId, Instant registeredAt, String certifi
         p.setProperty("appliedRevision", Long.toString(appliedRevision));
         StringWriter w = new StringWriter();
         p.store(w, "SecondSite link state (written by org.secondsite.link; delete to register again)");
-        SecureFiles.write(dir.resolve(FILE), w.toString().getBytes(StandardCharsets.UTF_8));
+        OwnerOnlyFiles.write(dir.resolve(FILE), w.toString().getBytes(StandardCharsets.UTF_8));
     }
 
     private static void put(Properties p, String key, Object value) {

@@ -5,7 +5,6 @@ import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
 import java.security.SecureRandom;
 import java.time.Duration;
@@ -14,6 +13,7 @@ import java.util.Locale;
 
 import org.secondsite.pki.CertificateAuthority;
 import org.secondsite.pki.KeyMaterial;
+import org.secondsite.pki.OwnerOnlyFiles;
 
 /**
  * The authority of a stand-alone appliance: created on first start in a directory, then
@@ -47,7 +47,7 @@ final class LocalAuthority {
         byte[] secret = new byte[24];
         new SecureRandom().nextBytes(secret);
         char[] password = Base64.getUrlEncoder().withoutPadding().encodeToString(secret).toCharArray();
-        writeOwnerOnly(pw, new String(password));
+        OwnerOnlyFiles.write(pw, (new String(password) + "\n").getBytes(StandardCharsets.US_ASCII));
         CertificateAuthority authority = CertificateAuthority.create("SecondSite local authority " + componentId,
                 CA_VALIDITY);
         KeyMaterial component = authority.issue(componentId, COMPONENT_VALIDITY);
@@ -81,15 +81,5 @@ final class LocalAuthority {
             id = "appliance";
         }
         return id.length() > 64 ? id.substring(0, 64) : id;
-    }
-
-    private static void writeOwnerOnly(Path file, String content) throws IOException {
-        Files.deleteIfExists(file);
-        try {
-            Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-        } catch (UnsupportedOperationException notPosix) {
-            Files.createFile(file);
-        }
-        Files.writeString(file, content + "\n", StandardCharsets.US_ASCII);
     }
 }

@@ -4,8 +4,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
@@ -18,6 +16,8 @@ import java.util.Base64;
  * right. Rotating replaces the file atomically; registered components keep their certificates.
  * Never logged, and {@link #toString()} does not show it.
  */
+import org.secondsite.pki.OwnerOnlyFiles;
+
 public final class Passphrase {
     /** Random bytes per passphrase: 192 bits. */
     static final int BYTES = 24;
@@ -91,16 +91,7 @@ public final class Passphrase {
     }
 
     private static void write(Path file, String v) throws IOException {
-        Files.createDirectories(file.toAbsolutePath().getParent());
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        Files.deleteIfExists(tmp);
-        try {
-            Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-        } catch (UnsupportedOperationException notPosix) {
-            Files.createFile(tmp);
-        }
-        Files.writeString(tmp, v + "\n", StandardCharsets.US_ASCII);
-        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        OwnerOnlyFiles.write(file, (v + "\n").getBytes(StandardCharsets.US_ASCII));
     }
 
     private static byte[] sha256(String s) {
